@@ -1,0 +1,22 @@
+"""Dependencies the routes declare with ``Annotated[X, Depends(...)]``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from retriever.service import SearchService
+from studyhall.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_search_service(request: Request) -> SearchService:
+    return request.app.state.search
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]

@@ -1,0 +1,101 @@
+"""The question-set format (JSON Lines, one question per line)::
+
+    {"id": "c-007", "course": "genai-basics",
+     "question": "Why is GAN training unstable?",
+     "answerable": true,
+     "gold": [{"source": "lessons/16-generative-adversarial-networks.md",
+               "section": "Why GAN training is unstable"}],
+     "key_facts": ["mode collapse"],
+     "tags": ["why"]}
+
+A gold anchor names a source file and, optionally, a section heading anywhere on the
+chunk's heading path (or a ``chunk_id``). A retrieved chunk is relevant when it matches
+any gold anchor of its question.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.documents import Chunk
+
+DATASETS_DIR = Path(__file__).parent / "datasets"
+
+
+class DatasetError(ValueError):
+    """A question set that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class GoldAnchor:
+    source: str | None = None
+    section: str | None = None
+    chunk_id: str | None = None
+
+    def matches(self, chunk: Chunk) -> bool:
+        if self.chunk_id is not None:
+            return chunk.id == self.chunk_id
+        if self.source != chunk.source:
+            return False
+        return self.section is None or self.section in chunk.heading_path
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    course: str
+    answerable: bool = True
+    gold: tuple[GoldAnchor, ...] = ()
+    key_facts: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def is_relevant(self, chunk: Chunk) -> bool:
+        return any(anchor.matches(chunk) for anchor in self.gold)
+
+
+def default_dataset(course: str) -> Path:
+    path = DATASETS_DIR / f"{course}.jsonl"
+    if not path.is_file():
+        raise DatasetError(f"course {course!r} has no bundled question set; pass --dataset FILE")
+    return path
+
+
+def load_questions(path: Path, *, course: str | None = None) -> list[Question]:
+    """Read and check a question set; with ``course``, keep only that course's questions."""
+    questions: list[Question] = []
+    seen: set[str] = set()
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                raw = json.loads(line)
+                gold = tuple(
+                    GoldAnchor(g.get("source"), g.get("section"), g.get("chunk_id"))
+                    for g in raw.get("gold", [])
+                )
+                question = Question(
+                    id=str(raw["id"]),
+                    question=str(raw["question"]),
+                    course=str(raw["course"]),
+                    answerable=bool(raw.get("answerable", True)),
+                    gold=gold,
+                    key_facts=tuple(raw.get("key_facts", [])),
+                    tags=tuple(raw.get("tags", [])),
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise DatasetError(f"{where}: not a valid question: {exc}") from None
+            if question.id in seen:
+                raise DatasetError(f"{where}: duplicate question id {question.id!r}")
+            if question.answerable and not question.gold:
+                raise DatasetError(f"{where}: answerable question {question.id!r} has no gold")
+            seen.add(question.id)
+            if course is None or question.course == course:
+                questions.append(question)
+    if not questions:
+        raise DatasetError(f"{path}: no questions" + (f" for course {course!r}" if course else ""))
+    return questions

@@ -1,0 +1,69 @@
+"""Run a retrieval mode over a question set: hit@1, hit@5, MRR@10 and the misses."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from eval.datasets import Question
+from eval.metrics import first_relevant_rank, hit_at_k, mean, reciprocal_rank
+
+
+@dataclass
+class RetrievalResult:
+    mode: str
+    questions: int
+    hit_at_1: float
+    hit_at_5: float
+    mrr_at_10: float
+    latency_ms_p50: float
+    misses: list[dict] = field(default_factory=list)  # not found in the top 5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate_retrieval(service, questions: list[Question], course: str, *, mode: str,
+                       depth: int = 10, mmr: bool = False) -> RetrievalResult:
+    """Search every answerable question and score the ranking against its gold anchors."""
+    answerable = [q for q in questions if q.answerable]
+    hits1, hits5, rrs, latencies, misses = [], [], [], [], []
+    for question in answerable:
+        started = time.perf_counter()
+        hits = service.search(question.question, course, k=depth, mode=mode, mmr=mmr)
+        latencies.append((time.perf_counter() - started) * 1000)
+        relevant = [question.is_relevant(hit.chunk) for hit in hits]
+        hits1.append(hit_at_k(relevant, 1))
+        hits5.append(hit_at_k(relevant, 5))
+        rrs.append(reciprocal_rank(relevant, 10))
+        if not hits5[-1]:
+            misses.append({
+                "id": question.id,
+                "question": question.question,
+                "gold": [f"{g.source} › {g.section}" for g in question.gold],
+                "first_relevant_rank": first_relevant_rank(relevant),
+                "top": [f"{h.chunk.source} › {h.chunk.heading_path[-1]}" for h in hits[:3]],
+            })
+    latencies.sort()
+    return RetrievalResult(
+        mode=mode + ("+mmr" if mmr else ""),
+        questions=len(answerable),
+        hit_at_1=mean(hits1),
+        hit_at_5=mean(hits5),
+        mrr_at_10=mean(rrs),
+        latency_ms_p50=latencies[len(latencies) // 2] if latencies else 0.0,
+        misses=misses,
+    )
+
+
+def format_table(results: list[RetrievalResult]) -> str:
+    lines = [
+        "| mode | questions | hit@1 | hit@5 | MRR@10 | p50 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.mode} | {r.questions} | {r.hit_at_1:.3f} | {r.hit_at_5:.3f} | "
+            f"{r.mrr_at_10:.3f} | {r.latency_ms_p50:.1f} |"
+        )
+    return "\n".join(lines)

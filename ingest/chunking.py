@@ -1,0 +1,164 @@
+"""Structure-aware chunking.
+
+Loaders already cut a file at its structure (headings, pages, slides, cells); the
+chunker only splits a section further when it is longer than the embedder can read.
+The course › lesson › section path is prepended to the text that is embedded and
+BM25-indexed, never to the text shown, and the split leaves room for it: no chunk's
+embedded text is cut off at the embedder's word-piece limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingest.documents import Anchor, Chunk, LoadedDocument, Section, chunk_id
+
+PATH_SEPARATOR = " › "
+_SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+# A section path so long that it leaves less than this for text is cut down instead.
+MIN_BODY_TOKENS = 32
+
+
+class Chunker:
+    """Cuts a loaded document's sections into chunks that fit the embedder.
+
+    ``count_tokens`` counts word-pieces without special tokens; ``max_tokens`` is the
+    embedder's limit including them (two for BERT-style [CLS] … [SEP]).
+    """
+
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        *,
+        max_tokens: int,
+        chunk_tokens: int = 200,
+        overlap_tokens: int = 40,
+        special_tokens: int = 2,
+    ) -> None:
+        if chunk_tokens <= 0:
+            raise ValueError(f"chunk_tokens must be > 0, got {chunk_tokens}")
+        if not 0 <= overlap_tokens < chunk_tokens:
+            raise ValueError(
+                f"overlap_tokens must be in [0, chunk_tokens), got {overlap_tokens}"
+            )
+        if max_tokens - special_tokens < MIN_BODY_TOKENS:
+            raise ValueError(f"max_tokens must be > {MIN_BODY_TOKENS + special_tokens}")
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.chunk_tokens = chunk_tokens
+        self.overlap_tokens = overlap_tokens
+        self.special_tokens = special_tokens
+        self._splitters: dict[int, RecursiveCharacterTextSplitter] = {}
+
+    def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:
+        if budget not in self._splitters:
+            self._splitters[budget] = RecursiveCharacterTextSplitter(
+                chunk_size=budget,
+                chunk_overlap=min(self.overlap_tokens, budget // 2),
+                length_function=self.count_tokens,
+                separators=_SEPARATORS,
+                keep_separator="end",
+            )
+        return self._splitters[budget]
+
+    def context_prefix(self, course_title: str, heading_path: tuple[str, ...]) -> str:
+        """The path a chunk is embedded under, cut so that text still fits after it."""
+        prefix = PATH_SEPARATOR.join((course_title, *heading_path))
+        room = self.max_tokens - self.special_tokens - MIN_BODY_TOKENS
+        while self.count_tokens(prefix) > room and len(prefix) > 16:
+            prefix = prefix[: int(len(prefix) * 0.8)].rstrip() + "…"
+        return prefix
+
+    def split_section(self, section: Section, prefix: str) -> list[str]:
+        room = self.max_tokens - self.special_tokens - self.count_tokens(prefix + "\n\n")
+        budget = min(self.chunk_tokens, room)
+        text = section.text.strip()
+        if self.count_tokens(text) <= budget:
+            return [text]
+        return [piece.strip() for piece in self._splitter(budget).split_text(text) if piece.strip()]
+
+    def merge_cells(self, sections: list[Section], course_title: str) -> list[Section]:
+        """Pack consecutive notebook cells under one heading into one section while they
+        fit a chunk: an explanation and the code it explains are found together."""
+        merged: list[Section] = []
+        run: list[Section] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            if len(run) == 1:
+                merged.append(run[0])
+            else:
+                first, last = run[0].anchor, run[-1].anchor
+                kinds = " + ".join(dict.fromkeys(s.anchor.label.split("(")[-1].rstrip(")")
+                                                 for s in run))
+                anchor = Anchor(
+                    "cell", f"{first.ref}-{last.ref}", f"cells {first.ref}–{last.ref} ({kinds})"
+                )
+                text = "\n\n".join(s.text for s in run)
+                merged.append(Section(text, run[0].heading_path, anchor))
+            run.clear()
+
+        for section in sections:
+            if section.anchor.kind != "cell":
+                flush()
+                merged.append(section)
+                continue
+            if run and run[-1].heading_path == section.heading_path:
+                prefix = self.context_prefix(course_title, section.heading_path)
+                budget = min(self.chunk_tokens, self.max_tokens - self.special_tokens
+                             - self.count_tokens(prefix + "\n\n"))
+                candidate = "\n\n".join([*(s.text for s in run), section.text])
+                if self.count_tokens(candidate) <= budget:
+                    run.append(section)
+                    continue
+            flush()
+            run.append(section)
+        flush()
+        return merged
+
+    def chunk(
+        self,
+        document: LoadedDocument,
+        *,
+        course_id: str,
+        course_title: str,
+        source: str,
+        lesson: str = "",
+    ) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        seen: dict[str, int] = {}
+        for section in self.merge_cells(document.sections, course_title):
+            prefix = self.context_prefix(course_title, section.heading_path)
+            cursor = 0
+            for piece in self.split_section(section, prefix):
+                anchor = section.anchor
+                if anchor.kind == "line" and section.start_line is not None:
+                    found = section.text.find(piece[:80], cursor)
+                    if found >= 0:
+                        cursor = found + 1
+                        line = section.start_line + section.text.count("\n", 0, found)
+                        anchor = Anchor("line", str(line), f"line {line}")
+                cid = chunk_id(source, anchor, piece)
+                # The same passage twice at one place (a repeated slide text) still gets
+                # distinct, stable ids: the n-th copy is numbered.
+                copies = seen.get(cid, 0)
+                seen[cid] = copies + 1
+                if copies:
+                    cid = f"{cid}-{copies}"
+                chunks.append(
+                    Chunk(
+                        id=cid,
+                        course=course_id,
+                        source=source,
+                        title=document.title,
+                        heading_path=section.heading_path,
+                        anchor=anchor,
+                        text=piece,
+                        embed_text=f"{prefix}\n\n{piece}",
+                        lesson=lesson,
+                    )
+                )
+        return chunks

@@ -1,0 +1,52 @@
+"""Hybrid retrieval: dense and BM25 lists fused by reciprocal rank fusion.
+
+RRF (Cormack, Clarke & Büttcher, 2009) scores a passage by its ranks alone,
+``score(d) = Σ_lists w_list / (rrf_k + rank(d))``, so a cosine of 0.6 and a BM25 score of
+14 never have to be put on one scale. A passage both retrievers like beats one that only
+one of them ranks first. The weights (1 for dense, ``lexical_weight`` for BM25) let the
+stronger retriever count for more.
+"""
+
+from __future__ import annotations
+
+from retriever.base import Filters, Hit, Retriever, ranked
+
+
+class HybridRetriever:
+    def __init__(self, dense: Retriever, lexical: Retriever, *, rrf_k: int = 60,
+                 candidates: int = 50, lexical_weight: float = 1.0) -> None:
+        if rrf_k <= 0:
+            raise ValueError(f"rrf_k must be > 0, got {rrf_k}")
+        if lexical_weight < 0:
+            raise ValueError(f"lexical_weight must be >= 0, got {lexical_weight}")
+        self.lexical_weight = lexical_weight
+        self.dense = dense
+        self.lexical = lexical
+        self.rrf_k = rrf_k
+        self.candidates = candidates
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        depth = max(k, self.candidates)
+        fused: dict[str, float] = {}
+        first_seen: dict[str, int] = {}  # order of first appearance, the tie-breaker
+        dense_scores: dict[str, float] = {}
+        bm25_scores: dict[str, float] = {}
+        chunks = {}
+        for weight, hits in ((1.0, self.dense.search(query, depth, filters)),
+                             (self.lexical_weight, self.lexical.search(query, depth, filters))):
+            for hit in hits:
+                cid = hit.chunk.id
+                chunks[cid] = hit.chunk
+                first_seen.setdefault(cid, len(first_seen))
+                fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + hit.rank)
+                if hit.dense_score is not None:
+                    dense_scores[cid] = hit.dense_score
+                if hit.bm25_score is not None:
+                    bm25_scores[cid] = hit.bm25_score
+        order = {n: cid for cid, n in first_seen.items()}
+        best = ranked([(score, first_seen[cid]) for cid, score in fused.items()], k)
+        return [
+            Hit(chunks[order[n]], score, rank, dense_scores.get(order[n]),
+                bm25_scores.get(order[n]))
+            for rank, (score, n) in enumerate(best, start=1)
+        ]

@@ -1,0 +1,206 @@
+"""The ``studyhall`` command line.
+
+    studyhall ingest corpus/genai-basics --course genai-basics
+    studyhall courses
+    studyhall search "why is GAN training unstable?" --course genai-basics -k 5
+    studyhall serve --port 8000
+    studyhall eval retrieval --course genai-basics
+
+Errors a user can fix (an unknown course, k out of range, an empty question) print one
+line naming the problem and exit with status 2; nothing prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from studyhall.settings import Settings
+
+app = typer.Typer(
+    help="studyhall: an offline course assistant. Ingest a course, then search or serve it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure retrieval on a labelled question set.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise fail(f"invalid settings: {exc}") from None
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A course folder, or a single file to add.")],
+    course: Annotated[str, typer.Option("--course", "-c", help="Course id, e.g. genai-basics.")],
+    title: Annotated[str | None, typer.Option(help="Course title (else course.yaml's).")] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Re-embed everything (needed after changing the embedder).")
+    ] = False,
+) -> None:
+    """Ingest a folder (it becomes the whole course) or one file (added to the course)."""
+    from ingest.catalog import Catalog, CourseBusy
+    from ingest.embedder import EmbedderNotFound, SentenceTransformerEmbedder
+    from ingest.pipeline import IngestError, Ingestor
+    from ingest.store import IndexMismatch
+
+    settings = load_settings()
+    try:
+        embedder = SentenceTransformerEmbedder(
+            settings.embedder, batch_size=settings.ingest.embed_batch_size
+        )
+        catalog = Catalog(settings.courses_dir, keep_versions=settings.ingest.keep_versions)
+        report = Ingestor(catalog, embedder, settings.ingest).ingest(
+            path, course, title=title, rebuild=rebuild, progress=sys.stderr.isatty()
+        )
+    except (IngestError, IndexMismatch, CourseBusy, EmbedderNotFound, ValueError) as exc:
+        raise fail(str(exc), code=1) from None
+    for source, reason in report.skipped.items():
+        kept = " (kept the previously ingested version)" if source in report.kept_previous else ""
+        typer.secho(f"warning: skipped {source}: {reason}{kept}", err=True, fg=typer.colors.YELLOW)
+    typer.echo(report.summary())
+
+
+@app.command()
+def courses(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the ingested courses."""
+    from ingest.catalog import Catalog
+
+    settings = load_settings()
+    manifests = Catalog(settings.courses_dir).manifests()
+    if as_json:
+        typer.echo(json.dumps([m.summary() for m in manifests], indent=2))
+        return
+    if not manifests:
+        typer.echo("no courses yet: studyhall ingest PATH --course ID")
+        return
+    for m in manifests:
+        typer.echo(
+            f"{m.course_id:<20} {m.title}  ({len(m.files)} files, {m.chunk_count} chunks, "
+            f"{m.embedder} {m.dimension}-d, {m.index_kind}, {m.created_at})"
+        )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="The question.")],
+    course: Annotated[str, typer.Option("--course", "-c")],
+    k: Annotated[int | None, typer.Option("-k", help="Number of passages.")] = None,
+    mode: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
+    mmr: Annotated[bool, typer.Option(help="Re-rank for diversity (MMR).")] = False,
+    document: Annotated[list[str] | None, typer.Option(help="Only this source file.")] = None,
+    lesson: Annotated[list[str] | None, typer.Option(help="Only this lesson.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find the passages of a course that answer a question."""
+    from ingest.catalog import UnknownCourse
+    from ingest.embedder import EmbedderNotFound
+    from ingest.store import IndexMismatch
+    from retriever.base import hit_to_dict
+    from retriever.service import InvalidRequest, SearchService
+
+    service = SearchService(load_settings())
+    try:
+        hits = service.search(
+            query, course, k=k, mode=mode, mmr=mmr, documents=document or (), lessons=lesson or ()
+        )
+    except (InvalidRequest, UnknownCourse) as exc:
+        raise fail(str(exc)) from None
+    except (IndexMismatch, EmbedderNotFound) as exc:
+        raise fail(str(exc), code=1) from None
+    if as_json:
+        typer.echo(json.dumps([hit_to_dict(h) for h in hits], indent=2, ensure_ascii=False))
+        return
+    for hit in hits:
+        where = " › ".join(hit.chunk.heading_path)
+        if hit.chunk.anchor.label != hit.chunk.heading_path[-1]:
+            where += f", {hit.chunk.anchor.label}"
+        typer.secho(f"[{hit.rank}] {hit.score:.4f}  {hit.chunk.location}  ({where})", bold=True)
+        text = " ".join(hit.chunk.text.split())
+        typer.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the HTTP API (and, later, the chat page)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings()
+    app_ = create_app(settings)
+    uvicorn.run(
+        app_,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_level="info",
+    )
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    course: Annotated[str, typer.Option("--course", "-c")],
+    dataset: Annotated[
+        Path | None, typer.Option(help="JSONL question set (default: the course's bundled one).")
+    ] = None,
+    modes: Annotated[
+        str, typer.Option(help="Comma-separated modes to compare.")
+    ] = "bm25,dense,hybrid",
+    k: Annotated[int, typer.Option("-k", help="Depth for hit@k and MRR.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """hit@1, hit@5 and MRR of each retrieval mode on a labelled question set."""
+    from eval.datasets import DatasetError, default_dataset, load_questions
+    from eval.retrieval import evaluate_retrieval, format_table
+    from ingest.catalog import UnknownCourse
+    from retriever.service import InvalidRequest, SearchService
+
+    service = SearchService(load_settings())
+    try:
+        questions = load_questions(dataset or default_dataset(course), course=course)
+        results = [
+            evaluate_retrieval(service, questions, course, mode=mode.strip(), depth=k)
+            for mode in modes.split(",")
+        ]
+    except (DatasetError, InvalidRequest, UnknownCourse, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        typer.echo(format_table(results))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The one settings object. Every value can be set from the environment with the
+``STUDYHALL_`` prefix; nested groups use ``__`` (``STUDYHALL_RETRIEVAL__MODE=dense``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+class IngestSettings(BaseModel):
+    chunk_tokens: int = Field(
+        96, ge=32, le=512, description="Most word-pieces of body text in one chunk."
+    )
+    overlap_tokens: int = Field(
+        16, ge=0, le=256, description="Word-pieces shared by consecutive chunks of a section."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Passages per encode call.")
+    index_kind: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="FAISS index type; 'auto' uses flat below `hnsw_above` vectors."
+    )
+    hnsw_above: int = Field(
+        50_000, ge=1, description="Vector count above which 'auto' builds an HNSW index."
+    )
+    keep_versions: int = Field(
+        2, ge=1, le=20, description="Published index versions kept per course (current included)."
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IngestSettings:
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError(
+                f"overlap_tokens must be below chunk_tokens, got {self.overlap_tokens} "
+                f">= {self.chunk_tokens}"
+            )
+        return self
+
+
+class RetrievalSettings(BaseModel):
+    mode: RetrievalMode = Field("hybrid", description="Default retrieval mode.")
+    default_k: int = Field(5, ge=1, description="Hits returned when the caller gives no k.")
+    max_k: int = Field(50, ge=1, le=1000, description="Largest k a caller may ask for.")
+    max_query_chars: int = Field(2000, ge=16, description="Longest question accepted.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(
+        0.7, ge=0.0, le=10.0, description="Weight of the BM25 list in hybrid fusion (dense: 1)."
+    )
+    candidates: int = Field(
+        50, ge=1, description="Hits each retriever contributes before fusion or MMR."
+    )
+    mmr_lambda: float = Field(
+        0.7, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."
+    )
+
+    @model_validator(mode="after")
+    def _default_within_cap(self) -> RetrievalSettings:
+        if self.default_k > self.max_k:
+            raise ValueError(f"default_k must be <= max_k ({self.max_k}), got {self.default_k}")
+        return self
+
+
+class ServerSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address `studyhall serve` binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `studyhall serve` binds.")
+    warm_up: bool = Field(
+        True, description="Load the embedder and every course index at start-up."
+    )
+    max_body_bytes: int = Field(
+        1 << 20, ge=1024, description="Largest JSON request body accepted (413 above)."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STUDYHALL_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        Path(".studyhall"), description="Where course indexes and databases live."
+    )
+    embedder: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        description="Sentence-transformers model: a known packaged name or a local directory.",
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @property
+    def courses_dir(self) -> Path:
+        return self.data_dir / "courses"
