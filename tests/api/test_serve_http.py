@@ -1,0 +1,84 @@
+"""`studyhall serve` as a real process over real HTTP, on the bundled course."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(bundled_service, bundled_settings):
+    port = free_port()
+    env = os.environ | {"STUDYHALL_DATA_DIR": str(bundled_settings.data_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {process.stdout.read()}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("server did not become healthy in 120 s")
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_health_and_courses_over_http(server):
+    assert httpx.get(f"{server}/healthz").json()["courses"] == ["genai-basics"]
+    [course] = httpx.get(f"{server}/v1/courses").json()["courses"]
+    assert course["title"] == "GenAI – The Basics"
+    assert course["embedder"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert course["dimension"] == 384 and course["files"] == 26
+
+
+def test_search_over_http_cites_the_right_section(server):
+    response = httpx.post(f"{server}/v1/search", json={
+        "query": "Why is it so hard to train a GAN?", "course": "genai-basics", "k": 5,
+    })
+    assert response.status_code == 200
+    hits = response.json()["hits"]
+    assert any(
+        h["location"] == "lessons/16-generative-adversarial-networks.md"
+                         "#section=why-gan-training-is-unstable"
+        for h in hits[:3]
+    )
+
+
+def test_notebook_hits_carry_cell_anchors(server):
+    hits = httpx.post(f"{server}/v1/search", json={
+        "query": "compare my attention with scaled_dot_product_attention from torch",
+        "course": "genai-basics", "k": 5,
+    }).json()["hits"]
+    notebook_hits = [h for h in hits if h["source"].endswith(".ipynb")]
+    assert notebook_hits and all(h["anchor"]["kind"] == "cell" for h in notebook_hits)
+
+
+def test_bad_requests_over_http_and_the_server_keeps_serving(server):
+    assert httpx.post(f"{server}/v1/search", json={"query": "", "course": "genai-basics"}).status_code == 422
+    assert httpx.post(f"{server}/v1/search", json={"query": "x", "course": "nope"}).status_code == 404
+    big = httpx.post(f"{server}/v1/search", content=b"x" * (5 << 20),
+                     headers={"content-type": "application/json"})
+    assert big.status_code == 413
+    ok = httpx.post(f"{server}/v1/search", json={"query": "what is a VAE", "course": "genai-basics"})
+    assert ok.status_code == 200 and ok.json()["hits"]

@@ -1,0 +1,160 @@
+"""Shared fixtures.
+
+Fast tests use :class:`FakeEmbedder`, a deterministic hashing bag-of-words embedder: the
+same words give similar vectors, so ranking tests still mean something, and nothing
+heavy loads. Tests marked ``slow`` use the real MiniLM model and the bundled course.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.catalog import Catalog
+from ingest.pipeline import Ingestor
+from studyhall.settings import IngestSettings, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_COURSE = ROOT / "corpus" / "genai-basics"
+
+
+class FakeEmbedder:
+    """Hashing-trick embedder: each lower-cased word adds to one of ``dim`` buckets."""
+
+    max_tokens = 64
+
+    def __init__(self, dim: int = 128, name: str = "fake/hashing") -> None:
+        self.name = name
+        self._dim = dim
+        self.embedded: list[str] = []  # every text ever embedded, to count re-embedding
+
+    @property
+    def dimension(self) -> int:
+        return self._dim
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        self.embedded.extend(texts)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self._dim
+                out[row, bucket] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        ingest=IngestSettings(chunk_tokens=40, overlap_tokens=8),
+    )
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> Catalog:
+    return Catalog(settings.courses_dir, keep_versions=settings.ingest.keep_versions)
+
+
+@pytest.fixture
+def ingestor(catalog: Catalog, fake_embedder: FakeEmbedder, settings: Settings) -> Ingestor:
+    return Ingestor(catalog, fake_embedder, settings.ingest)
+
+
+LESSONS = {
+    "gans.md": """# Generative adversarial networks
+
+A GAN pits two networks against each other.
+
+## The generator
+
+The generator turns random noise into fake samples that look like the training data.
+
+## The discriminator
+
+The discriminator is a classifier that tells real samples from generated ones.
+
+## Why training is unstable
+
+Training is a game: mode collapse happens when the generator produces only a few outputs.
+""",
+    "vaes.md": """# Variational autoencoders
+
+A VAE compresses data into a latent space and rebuilds it.
+
+## The encoder
+
+The encoder maps an input to the mean and variance of a Gaussian in latent space.
+
+## The KL term
+
+The KL divergence keeps the latent codes close to a standard normal prior.
+""",
+    "notes.txt": """Diffusion models add noise step by step.
+
+They learn to remove the noise again, one step at a time, to generate images.
+""",
+}
+
+
+@pytest.fixture
+def course_dir(tmp_path: Path) -> Path:
+    """A small course folder with two Markdown lessons and a text file."""
+    folder = tmp_path / "course"
+    folder.mkdir()
+    (folder / "course.yaml").write_text(
+        "id: tiny\ntitle: Tiny Course\ndescription: A test course.\nlicence: CC0\n"
+        "lessons: [vaes.md, gans.md]\n"
+    )
+    for name, text in LESSONS.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+# --- the real model and the bundled course, shared by the slow tests -----------------
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from ingest.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2").load()
+
+
+@pytest.fixture(scope="session")
+def bundled_settings(tmp_path_factory) -> Settings:
+    """Default settings over a data directory holding the bundled course, ingested once."""
+    data_dir = tmp_path_factory.mktemp("bundled")
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def bundled_service(bundled_settings: Settings, real_embedder):
+    from retriever.service import SearchService
+
+    catalog = Catalog(bundled_settings.courses_dir)
+    Ingestor(catalog, real_embedder, bundled_settings.ingest).ingest(
+        BUNDLED_COURSE, "genai-basics"
+    )
+    return SearchService(bundled_settings, embedder=real_embedder, catalog=catalog)
+
+
+def copy_course(tmp_path: Path) -> Path:
+    target = tmp_path / "genai-basics"
+    shutil.copytree(BUNDLED_COURSE, target)
+    return target

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from ingest.store import CourseIndex, IndexMismatch
+
+
+def test_round_trip_keeps_chunks_vectors_and_anchors(ingestor, catalog, course_dir, fake_embedder):
+    ingestor.ingest(course_dir, "tiny")
+    index = CourseIndex.open(catalog.require("tiny"), embedder="fake/hashing", dimension=128)
+    expected = fake_embedder.embed([c.embed_text for c in index.chunks])
+    np.testing.assert_allclose(index.vectors, expected, atol=1e-6)
+    kinds = {c.anchor.kind for c in index.chunks}
+    assert kinds == {"section", "line"}
+    assert all(c.course == "tiny" and c.lesson for c in index.chunks)
+
+
+def test_opening_with_another_embedder_names_both_and_the_fix(ingestor, catalog, course_dir):
+    ingestor.ingest(course_dir, "tiny")
+    with pytest.raises(IndexMismatch, match=r"'fake/hashing'.*'other/model'.*--rebuild"):
+        CourseIndex.open(catalog.require("tiny"), embedder="other/model")
+    with pytest.raises(IndexMismatch, match="128-d.*384-d"):
+        CourseIndex.open(catalog.require("tiny"), dimension=384)
+
+
+def test_an_inconsistent_version_is_refused(ingestor, catalog, course_dir):
+    ingestor.ingest(course_dir, "tiny")
+    version = catalog.require("tiny")
+    vectors = np.load(version / "vectors.npy")
+    np.save(version / "vectors.npy", vectors[:-1])
+    with pytest.raises(ValueError, match="inconsistent"):
+        CourseIndex.open(version)

@@ -1,0 +1,53 @@
+"""The command line's error handling (fast: no model is loaded on these paths)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from studyhall.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYHALL_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def test_courses_on_an_empty_data_dir_says_how_to_start(env):
+    result = runner.invoke(app, ["courses"])
+    assert result.exit_code == 0
+    assert "studyhall ingest PATH --course ID" in result.output
+    assert json.loads(runner.invoke(app, ["courses", "--json"]).output) == []
+
+
+def test_search_on_an_unknown_course_exits_2_with_one_line(env):
+    result = runner.invoke(app, ["search", "what is a GAN", "--course", "nope"])
+    assert result.exit_code == 2
+    assert "error: unknown course 'nope'" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["  "], "query must not be empty"), (["gan", "-k", "0"], "k must be between 1 and 50")],
+)
+def test_search_bad_input_exits_2_naming_the_problem(env, args, message):
+    result = runner.invoke(app, ["search", *args, "--course", "x"])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_ingest_of_a_missing_path_exits_1(env):
+    result = runner.invoke(app, ["ingest", str(env / "nope"), "--course", "x"])
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output
+
+
+def test_invalid_settings_are_reported(env, monkeypatch):
+    monkeypatch.setenv("STUDYHALL_RETRIEVAL__MAX_K", "0")
+    result = runner.invoke(app, ["courses"])
+    assert result.exit_code == 2
+    assert "invalid settings" in result.output and "max_k" in result.output

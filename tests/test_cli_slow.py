@@ -1,0 +1,49 @@
+"""The command line end to end with the real embedder."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from studyhall.cli import app
+from tests.conftest import BUNDLED_COURSE
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def test_ingest_search_reingest_and_list(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYHALL_DATA_DIR", str(tmp_path / "data"))
+    course = tmp_path / "mini"
+    course.mkdir()
+    for name in ("16-generative-adversarial-networks.md", "17-variational-autoencoders.md"):
+        (course / name).write_text((BUNDLED_COURSE / "lessons" / name).read_text())
+    (course / "broken.pdf").write_bytes(b"not a pdf")
+
+    first = runner.invoke(app, ["ingest", str(course), "--course", "mini"])
+    assert first.exit_code == 0, first.output
+    assert "2 added" in first.output and "1 skipped" in first.output
+    assert "warning: skipped broken.pdf" in first.output
+
+    result = runner.invoke(app, ["search", "what does the KL term do", "--course", "mini",
+                                 "-k", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 3
+    assert hits[0]["source"] == "17-variational-autoencoders.md"
+    assert hits[0]["anchor"]["kind"] == "section"
+
+    again = runner.invoke(app, ["ingest", str(course), "--course", "mini"])
+    assert "already up to date" in again.output and "0 embedded" in again.output
+
+    listing = json.loads(runner.invoke(app, ["courses", "--json"]).output)
+    assert [c["id"] for c in listing] == ["mini"] and listing[0]["files"] == 2
+
+
+def test_ingest_of_only_bad_files_fails_with_the_reasons(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYHALL_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.pdf").write_bytes(b"junk")
+    result = runner.invoke(app, ["ingest", str(tmp_path / "bad"), "--course", "bad"])
+    assert result.exit_code == 1
+    assert "nothing could be ingested" in result.output and "x.pdf" in result.output
