@@ -325,6 +325,9 @@ class Ingestor:
 
         fresh = np.zeros((0, 0), dtype=np.float32)
         if to_embed:
+            # Longest first across all slices, as one encode call over everything would
+            # order them, so batches pad to similar lengths.
+            to_embed.sort(key=lambda row: -len(chunks[row].embed_text))
             texts = [chunks[row].embed_text for row in to_embed]
             parts = []
             bar = tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress)

@@ -1,0 +1,42 @@
+# studyhall: `make run` serves the bundled course, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup run ingest test lint bench eval-retrieval clean
+
+setup: $(STAMP)
+
+# torch goes in first, pinned: the CPU build lies on these machines' disk, and anything
+# looser would pull a multi-GB CUDA build from the registry.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "studyhall needs Python 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+ingest: setup
+	$(BIN)/studyhall ingest corpus/genai-basics --course genai-basics
+
+run: ingest
+	$(BIN)/studyhall serve --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+eval-retrieval: ingest
+	$(BIN)/studyhall eval retrieval --course genai-basics
+
+clean:
+	rm -rf $(VENV) .studyhall bench/results
