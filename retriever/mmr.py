@@ -2,7 +2,10 @@
 top k are relevant *and* not near-copies of each other (overlapping chunks, a repeated
 slide).
 
-Each step picks ``argmax_d  λ·sim(q, d) − (1 − λ)·max_{s ∈ selected} sim(d, s)``.
+Each step picks ``argmax_d  λ·rel(d) − (1 − λ)·max_{s ∈ selected} sim(d, s)``, where
+``sim`` is cosine between passages and ``rel`` is the retriever's own score rescaled to
+[0, 1] over the candidates, so MMR diversifies the ranking it is given (hybrid stays
+hybrid) instead of replacing it with plain cosine.
 """
 
 from __future__ import annotations
@@ -26,7 +29,11 @@ def mmr(
         return []
     row_of = {chunk.id: row for row, chunk in enumerate(index.chunks)}
     vectors = index.vectors[[row_of[h.chunk.id] for h in hits]]  # (n, dim), unit rows
-    relevance = vectors @ query_vector  # (n,) cosine to the question
+    cosine = vectors @ query_vector  # (n,) cosine to the question
+    scores = np.array([h.score for h in hits], dtype=np.float32)
+    spread = float(scores.max() - scores.min())
+    # rel(d) ∈ [0, 1]: the retriever's ranking, min-max scaled over the candidates
+    relevance = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)
     similarity = vectors @ vectors.T  # (n, n) cosine between candidates
     chosen: list[int] = []
     remaining = list(range(len(hits)))
@@ -41,6 +48,6 @@ def mmr(
         chosen.append(pick)
         remaining.remove(pick)
     return [
-        Hit(hits[i].chunk, hits[i].score, rank, float(relevance[i]), hits[i].bm25_score)
+        Hit(hits[i].chunk, hits[i].score, rank, float(cosine[i]), hits[i].bm25_score)
         for rank, i in enumerate(chosen, start=1)
     ]

@@ -172,7 +172,7 @@ def eval_retrieval(
         Path | None, typer.Option(help="JSONL question set (default: the course's bundled one).")
     ] = None,
     modes: Annotated[
-        str, typer.Option(help="Comma-separated modes to compare.")
+        str, typer.Option(help="Comma-separated modes to compare; MODE+mmr adds MMR.")
     ] = "bm25,dense,hybrid",
     k: Annotated[int, typer.Option("-k", help="Depth for hit@k and MRR.")] = 10,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -186,10 +186,14 @@ def eval_retrieval(
     service = SearchService(load_settings())
     try:
         questions = load_questions(dataset or default_dataset(course), course=course)
-        results = [
-            evaluate_retrieval(service, questions, course, mode=mode.strip(), depth=k)
-            for mode in modes.split(",")
-        ]
+        results = []
+        for spec in modes.split(","):
+            mode, _, extra = spec.strip().partition("+")
+            if extra not in ("", "mmr"):
+                raise InvalidRequest("modes", f"unknown mode modifier {extra!r}; use MODE+mmr")
+            results.append(evaluate_retrieval(
+                service, questions, course, mode=mode, depth=k, mmr=extra == "mmr"
+            ))
     except (DatasetError, InvalidRequest, UnknownCourse, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     if as_json:

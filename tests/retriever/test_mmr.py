@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ingest.documents import Anchor, Chunk
 from retriever.base import Hit
@@ -27,11 +28,17 @@ def setup():
     return index, hits, unit(1, 0, 0.2)
 
 
-def test_lambda_one_is_plain_relevance_order():
+def test_lambda_one_keeps_the_retrievers_own_order():
     index, hits, query = setup()
-    order = [h.chunk.id for h in mmr(query, hits, index, 3, lambda_=1.0)]
-    relevance = index.vectors @ query
-    assert order == [str(i) for i in np.argsort(-relevance)]
+    scored = [Hit(h.chunk, s, h.rank) for h, s in zip(hits, (0.2, 0.9, 0.5), strict=True)]
+    order = [h.chunk.id for h in mmr(query, scored, index, 3, lambda_=1.0)]
+    assert order == ["1", "2", "0"]  # by score, not by cosine
+
+
+def test_lambda_outside_zero_one_is_refused():
+    index, hits, query = setup()
+    with pytest.raises(ValueError, match=r"lambda_ must be in \[0, 1\], got 1.5"):
+        mmr(query, hits, index, 3, lambda_=1.5)
 
 
 def test_a_near_duplicate_is_pushed_below_a_different_passage():
