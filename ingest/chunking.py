@@ -92,8 +92,7 @@ class Chunker:
                 merged.append(run[0])
             else:
                 first, last = run[0].anchor, run[-1].anchor
-                kinds = " + ".join(dict.fromkeys(s.anchor.label.split("(")[-1].rstrip(")")
-                                                 for s in run))
+                kinds = " + ".join(dict.fromkeys(s.cell_type or "cell" for s in run))
                 anchor = Anchor(
                     "cell", f"{first.ref}-{last.ref}", f"cells {first.ref}–{last.ref} ({kinds})"
                 )

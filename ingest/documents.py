@@ -42,6 +42,8 @@ class Section:
     # For plain text: the 1-based line the section starts on, so chunks can be anchored
     # to their own line.
     start_line: int | None = None
+    # For notebook cells: "markdown" or "code".
+    cell_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ stronger retriever count for more.
 
 from __future__ import annotations
 
+from ingest.documents import Chunk
 from retriever.base import Filters, Hit, Retriever, ranked
 
 
@@ -28,25 +29,23 @@ class HybridRetriever:
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         depth = max(k, self.candidates)
         fused: dict[str, float] = {}
-        first_seen: dict[str, int] = {}  # order of first appearance, the tie-breaker
+        chunks: dict[str, Chunk] = {}  # in order of first appearance: the tie-breaker
         dense_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
-        chunks = {}
         for weight, hits in ((1.0, self.dense.search(query, depth, filters)),
                              (self.lexical_weight, self.lexical.search(query, depth, filters))):
             for hit in hits:
                 cid = hit.chunk.id
-                chunks[cid] = hit.chunk
-                first_seen.setdefault(cid, len(first_seen))
+                chunks.setdefault(cid, hit.chunk)
                 fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + hit.rank)
                 if hit.dense_score is not None:
                     dense_scores[cid] = hit.dense_score
                 if hit.bm25_score is not None:
                     bm25_scores[cid] = hit.bm25_score
-        order = {n: cid for cid, n in first_seen.items()}
-        best = ranked([(score, first_seen[cid]) for cid, score in fused.items()], k)
-        return [
-            Hit(chunks[order[n]], score, rank, dense_scores.get(order[n]),
-                bm25_scores.get(order[n]))
-            for rank, (score, n) in enumerate(best, start=1)
-        ]
+        order = list(chunks)
+        hits = []
+        for rank, (score, n) in enumerate(ranked([(fused[c], n) for n, c in enumerate(order)], k),
+                                          start=1):
+            cid = order[n]
+            hits.append(Hit(chunks[cid], score, rank, dense_scores.get(cid), bm25_scores.get(cid)))
+        return hits

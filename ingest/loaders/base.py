@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,7 @@ class Loader(Protocol):
     def load(self, path: Path) -> LoadedDocument: ...
 
 
+@cache
 def _registry() -> dict[str, Loader]:
     # Imported here so that importing the package does not import every parser.
     from ingest.loaders.html import HtmlLoader
@@ -40,25 +42,18 @@ def _registry() -> dict[str, Loader]:
     return {suffix: loader for loader in loaders for suffix in loader.suffixes}
 
 
-_LOADERS: dict[str, Loader] | None = None
-
-
 def supported_suffixes() -> tuple[str, ...]:
-    global _LOADERS
-    _LOADERS = _LOADERS or _registry()
-    return tuple(sorted(_LOADERS))
+    return tuple(sorted(_registry()))
 
 
 def loader_for(path: Path) -> Loader:
-    global _LOADERS
-    _LOADERS = _LOADERS or _registry()
     suffix = path.suffix.lower()
     try:
-        return _LOADERS[suffix]
+        return _registry()[suffix]
     except KeyError:
         raise UnsupportedFormat(
             f"unsupported file type {suffix or '(no suffix)'!r}; "
-            f"supported: {', '.join(sorted(_LOADERS))}"
+            f"supported: {', '.join(supported_suffixes())}"
         ) from None
 
 

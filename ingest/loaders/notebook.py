@@ -50,7 +50,7 @@ class NotebookLoader:
             if not body.strip():
                 continue
             anchor = Anchor("cell", str(number), f"cell {number} ({cell.cell_type})")
-            sections.append(Section(body.strip(), path, anchor))
+            sections.append(Section(body.strip(), path, anchor, cell_type=cell.cell_type))
         if not sections:
             raise LoadError("empty notebook: no markdown or code cells with text")
         return LoadedDocument(title, sections, self.name)

@@ -24,8 +24,13 @@ class PdfLoader:
         logging.getLogger("pypdf").setLevel(logging.ERROR)
         try:
             reader = PdfReader(path)
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise LoadError("encrypted PDF: it needs a password to open")
+            if reader.is_encrypted:
+                try:
+                    opened = reader.decrypt("")  # many PDFs only restrict printing/copying
+                except Exception as exc:
+                    raise LoadError(f"encrypted PDF that cannot be opened: {exc}") from None
+                if not opened:
+                    raise LoadError("encrypted PDF: it needs a password to open")
             pages = [page.extract_text() or "" for page in reader.pages]
             meta_title = (reader.metadata.title if reader.metadata else None) or ""
         except LoadError:
@@ -33,8 +38,6 @@ class PdfLoader:
         except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
             raise LoadError(f"corrupt or unreadable PDF: {exc}") from None
         except Exception as exc:  # pypdf surfaces odd types from damaged files
-            if "encrypt" in str(exc).lower() or "decrypt" in str(exc).lower():
-                raise LoadError(f"encrypted PDF: {exc}") from None
             raise LoadError(f"corrupt or unreadable PDF: {type(exc).__name__}: {exc}") from None
 
         title = str(meta_title).strip() or title_from_filename(path)

@@ -87,9 +87,12 @@ def test_plain_text_chunks_are_anchored_to_their_own_line():
 def test_small_notebook_cells_under_one_heading_are_merged():
     chunker = Chunker(count, max_tokens=64, chunk_tokens=40, overlap_tokens=8)
     cells = [
-        Section("Explain the scores.", ("NB", "Scores"), Anchor("cell", "2", "cell 2 (markdown)")),
-        Section("s = q @ k.T", ("NB", "Scores"), Anchor("cell", "3", "cell 3 (code)")),
-        Section("Now softmax.", ("NB", "Softmax"), Anchor("cell", "4", "cell 4 (markdown)")),
+        Section("Explain the scores.", ("NB", "Scores"), Anchor("cell", "2", "cell 2 (markdown)"),
+                cell_type="markdown"),
+        Section("s = q @ k.T", ("NB", "Scores"), Anchor("cell", "3", "cell 3 (code)"),
+                cell_type="code"),
+        Section("Now softmax.", ("NB", "Softmax"), Anchor("cell", "4", "cell 4 (markdown)"),
+                cell_type="markdown"),
     ]
     chunks = chunk(chunker, LoadedDocument("NB", cells, "notebook"), source="nb.ipynb")
     assert [c.anchor.ref for c in chunks] == ["2-3", "4"]

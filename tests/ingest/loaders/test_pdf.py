@@ -27,18 +27,29 @@ def test_pages_with_text_become_page_anchored_sections(tmp_path: Path):
     assert "encoder" in doc.sections[1].text
 
 
-def test_encrypted_pdf_is_refused_as_encrypted(tmp_path: Path):
+def encrypted_copy(tmp_path: Path, user_password: str, algorithm: str) -> Path:
     plain = tmp_path / "plain.pdf"
     make_pdf(plain, ["secret text"])
     writer = PdfWriter()
     for page in PdfReader(plain).pages:
         writer.add_page(page)
-    writer.encrypt(user_password="pw", owner_password="owner")
-    locked = tmp_path / "locked.pdf"
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+    locked = tmp_path / f"locked-{algorithm}.pdf"
     with open(locked, "wb") as handle:
         writer.write(handle)
-    with pytest.raises(LoadError, match="encrypted"):
+    return locked
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_password_protected_pdf_is_refused_as_encrypted(tmp_path: Path, algorithm):
+    locked = encrypted_copy(tmp_path, "pw", algorithm)
+    with pytest.raises(LoadError, match="encrypted PDF: it needs a password"):
         loader_for(locked).load(locked)
+
+
+def test_pdf_encrypted_only_against_copying_is_read(tmp_path: Path):
+    locked = encrypted_copy(tmp_path, "", "AES-256")
+    assert "secret text" in loader_for(locked).load(locked).sections[0].text
 
 
 def test_corrupt_pdf_is_refused(tmp_path: Path):
