@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodySizeLimit, install_error_handlers
-from api.routes import courses, health, search
+from api.routes import ask, courses, health, openai_compat, search
+from generator.answer import AnswerService, build_answer_service
 from retriever.service import SearchService
 from studyhall import __version__
 from studyhall.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def _once(build: Callable[[], AnswerService]) -> Callable[[], AnswerService]:
+    """Build on first call, then return the same object (thread-safe)."""
+    lock, built = threading.Lock(), []
+
+    def get() -> AnswerService:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+
+    return get
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,20 +40,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if settings.server.warm_up:
-            log.info("warming up: loading the embedder and course indexes")
+            log.info("warming up: embedder, course indexes and the language model")
             await run_in_threadpool(app.state.search.warm_up)
+            await run_in_threadpool(lambda: app.state.answers().warm_up())
         yield
 
     app = FastAPI(
         title="studyhall",
         version=__version__,
-        description="Course search with citations. Answers and chat arrive in later versions.",
+        description="Answers from course material, with citations to the exact passage.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.search = SearchService(settings)  # cheap: models load in warm_up or on use
+    app.state.answers = _once(lambda: build_answer_service(settings, app.state.search))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
-    for module in (health, courses, search):
+    for module in (health, courses, search, ask, openai_compat):
         app.include_router(module.router)
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from generator.answer import AnswerService
 from retriever.service import SearchService
 from studyhall.settings import Settings
 
@@ -20,3 +21,11 @@ def get_search_service(request: Request) -> SearchService:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+
+
+def get_answer_service(request: Request):
+    """The answer service, built on first use (building resolves the model file)."""
+    return request.app.state.answers()
+
+
+AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]

@@ -12,6 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from generator.conversations import UnknownSession
+from generator.models import ModelNotAvailable
+from generator.queue import Busy
 from ingest.catalog import UnknownCourse
 from ingest.embedder import EmbedderNotFound
 from ingest.store import IndexMismatch
@@ -40,6 +43,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def mismatch(_: Request, exc: IndexMismatch) -> JSONResponse:
         log.error("index mismatch: %s", exc)
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503,
+                            headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(UnknownSession)
+    async def unknown_session(_: Request, exc: UnknownSession) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(ModelNotAvailable)
+    async def no_model(_: Request, exc: ModelNotAvailable) -> JSONResponse:
+        log.error("model missing: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(EmbedderNotFound)
     async def no_embedder(_: Request, exc: EmbedderNotFound) -> JSONResponse:

@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +195,11 @@ class CourseIndex:
     @property
     def course_id(self) -> str:
         return self.manifest.course_id
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Chunk id → row (FAISS id, position in ``chunks`` and ``vectors``)."""
+        return {chunk.id: row for row, chunk in enumerate(self.chunks)}
 
     @classmethod
     def open(cls, directory: Path, *, embedder: str | None = None,

@@ -27,8 +27,7 @@ def mmr(
         raise ValueError(f"lambda_ must be in [0, 1], got {lambda_}")
     if not hits:
         return []
-    row_of = {chunk.id: row for row, chunk in enumerate(index.chunks)}
-    vectors = index.vectors[[row_of[h.chunk.id] for h in hits]]  # (n, dim), unit rows
+    vectors = index.vectors[[index.row_of[h.chunk.id] for h in hits]]  # (n, dim), unit rows
     cosine = vectors @ query_vector  # (n,) cosine to the question
     scores = np.array([h.score for h in hits], dtype=np.float32)
     spread = float(scores.max() - scores.min())

@@ -189,11 +189,10 @@ class SearchService:
         """Fill in the cosine of hits that only BM25 found: callers use it as a confidence."""
         if all(h.dense_score is not None for h in hits):
             return hits
-        row_of = {chunk.id: row for row, chunk in enumerate(index.chunks)}
         return [
             h if h.dense_score is not None else Hit(
                 h.chunk, h.score, h.rank,
-                float(index.vectors[row_of[h.chunk.id]] @ query_vector), h.bm25_score,
+                float(index.vectors[index.row_of[h.chunk.id]] @ query_vector), h.bm25_score,
             )
             for h in hits
         ]

@@ -3,6 +3,8 @@
     studyhall ingest corpus/genai-basics --course genai-basics
     studyhall courses
     studyhall search "why is GAN training unstable?" --course genai-basics -k 5
+    studyhall ask "why is GAN training unstable?" --course genai-basics
+    studyhall chat --course genai-basics
     studyhall serve --port 8000
     studyhall eval retrieval --course genai-basics
 
@@ -143,6 +145,99 @@ def search(
         typer.secho(f"[{hit.rank}] {hit.score:.4f}  {hit.chunk.location}  ({where})", bold=True)
         text = " ".join(hit.chunk.text.split())
         typer.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+def _answer_service():
+    from generator.answer import build_answer_service
+    from retriever.service import SearchService
+
+    settings = load_settings()
+    return build_answer_service(settings, SearchService(settings))
+
+
+def _print_sources(answer) -> None:
+    for citation in answer.citation_dicts():
+        where = " › ".join(citation["heading_path"])
+        typer.secho(f"  [{citation['n']}] {citation['location']}  ({where})", dim=True)
+    for suggestion in answer.suggestions:
+        typer.secho(f"  see: {suggestion['title']}  ({suggestion['location']})", dim=True)
+
+
+def _run_answer(service, question: str, course: str, *, session_id: str | None,
+                stream: bool, as_json: bool):
+    """Answer once, streaming to the terminal or printing JSON; return the Answer."""
+    answer = None
+    for kind, payload in service.stream(question, course, session_id=session_id):
+        if kind == "token" and stream and not as_json:
+            typer.echo(payload, nl=False)
+        elif kind == "done":
+            answer = payload
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        if not stream:
+            typer.echo(answer.text, nl=False)
+        typer.echo()
+        _print_sources(answer)
+    return answer
+
+
+def _answer_errors():
+    from generator.conversations import UnknownSession
+    from generator.models import ModelNotAvailable
+    from generator.queue import Busy
+    from ingest.catalog import UnknownCourse
+    from ingest.embedder import EmbedderNotFound
+    from ingest.store import IndexMismatch
+    from retriever.service import InvalidRequest
+
+    usage = (InvalidRequest, UnknownCourse, UnknownSession)
+    failure = (ModelNotAvailable, Busy, IndexMismatch, EmbedderNotFound, ImportError)
+    return usage, failure
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    course: Annotated[str, typer.Option("--course", "-c")],
+    session: Annotated[str | None, typer.Option(help="Continue a conversation.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Print when complete.")] = False,
+) -> None:
+    """Answer a question from the course, with citations (or say it is not covered)."""
+    usage, failure = _answer_errors()
+    try:
+        _run_answer(_answer_service(), question, course, session_id=session,
+                    stream=not no_stream, as_json=as_json)
+    except usage as exc:
+        raise fail(str(exc)) from None
+    except failure as exc:
+        raise fail(str(exc), code=1) from None
+
+
+@app.command()
+def chat(course: Annotated[str, typer.Option("--course", "-c")]) -> None:
+    """An interactive conversation: follow-up questions keep their context. Ctrl-D ends."""
+    usage, failure = _answer_errors()
+    service = _answer_service()
+    session = None
+    typer.secho(f"studyhall · {course} · ask a question, Ctrl-D to quit", bold=True)
+    while True:
+        try:
+            question = input("\nyou › ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo()
+            return
+        if not question:
+            continue
+        try:
+            answer = _run_answer(service, question, course, session_id=session, stream=True,
+                                 as_json=False)
+            session = answer.session_id
+        except usage as exc:
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        except failure as exc:
+            raise fail(str(exc), code=1) from None
 
 
 @app.command()

@@ -63,6 +63,43 @@ class RetrievalSettings(BaseModel):
         return self
 
 
+class GeneratorSettings(BaseModel):
+    backend: Literal["llama_cpp", "transformers", "openai"] = Field(
+        "llama_cpp", description="Which backend generates answers."
+    )
+    model: str = Field(
+        "default",
+        description="A profile (default: Qwen2.5-Coder-1.5B Q4_K_M; fast: the 0.5B; tiny: "
+        "SmolLM2-135M), a known model name, a .gguf path, or (openai) the server's model name.",
+    )
+    hf_model: str | None = Field(
+        None, description="transformers backend: a hub id or local directory instead of a GGUF."
+    )
+    base_url: str | None = Field(None, description="openai backend: the server's /v1 URL.")
+    api_key: str = Field("not-needed", description="openai backend: the server's API key.")
+    context_window: int = Field(4096, ge=512, le=131072, description="Prompt + answer tokens.")
+    threads: int | None = Field(None, ge=1, le=256, description="CPU threads (default: all).")
+    max_tokens: int = Field(320, ge=16, le=4096, description="Longest answer, in tokens.")
+
+
+class AnswerSettings(BaseModel):
+    sources: int = Field(5, ge=1, le=20, description="Hits retrieved for an answer.")
+    source_tokens: int = Field(
+        600, ge=64, le=32768,
+        description="Most tokens of source text in a prompt (each hit widened to its "
+        "neighbouring chunks): more context, later first token.",
+    )
+    min_confidence: float = Field(
+        0.40, ge=-1.0, le=1.0,
+        description="Below this cosine between the question and its best passage the course "
+        "is taken not to cover it, and the model is not called.",
+    )
+    history_turns: int = Field(4, ge=0, le=20, description="Earlier turns used for follow-ups.")
+    max_waiting: int = Field(
+        4, ge=0, le=1000, description="Requests that may wait for the model; more get 503."
+    )
+
+
 class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `studyhall serve` binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port `studyhall serve` binds.")
@@ -88,8 +125,18 @@ class Settings(BaseSettings):
     )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @property
     def courses_dir(self) -> Path:
         return self.data_dir / "courses"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "studyhall.sqlite"

@@ -13,6 +13,7 @@ class Index:
             Chunk(str(i), "c", "s", "t", ("t",), Anchor("section", "s", "s"), str(i), str(i))
             for i in range(len(vectors))
         ]
+        self.row_of = {c.id: row for row, c in enumerate(self.chunks)}
 
 
 def unit(*values: float) -> np.ndarray:

@@ -1,0 +1,122 @@
+"""OpenAI-compatible chat: any OpenAI client can talk to a course.
+
+``model`` names the course: ``studyhall/genai-basics``. The last user message is the
+question and earlier messages are the conversation (stateless, as in the OpenAI API).
+Sources ride along in an extra top-level field ``studyhall`` (citations with anchors,
+``refused``, suggestions), on the response or on the final stream chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AnswerServiceDep, SearchServiceDep
+from api.streaming import bridge
+from retriever.service import InvalidRequest
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+PREFIX = "studyhall/"
+
+
+class OpenAIMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: keep the text ones
+            return " ".join(p.get("text", "") for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatCompletionBody(BaseModel):
+    model: str = Field(description="studyhall/<course id>")
+    messages: list[OpenAIMessage]
+    stream: bool = False
+    # Accepted for compatibility; studyhall answers greedily with its own length cap.
+    temperature: float | None = None
+    max_tokens: int | None = None
+    user: str | None = None
+
+
+@router.get("/models")
+def models(search: SearchServiceDep) -> dict:
+    """Each course is a model: ``studyhall/<course id>``."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": PREFIX + m.course_id, "object": "model", "created": 0, "owned_by": "studyhall"}
+            for m in search.courses()
+        ],
+    }
+
+
+def _parse(body: ChatCompletionBody) -> tuple[str, str, list[tuple[str, str]]]:
+    if not body.model.startswith(PREFIX):
+        raise InvalidRequest("model", f"model must be 'studyhall/<course id>', got {body.model!r}")
+    turns = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1][0] != "user":
+        raise InvalidRequest("messages", "messages must end with a user message")
+    return body.model[len(PREFIX):], turns[-1][1], turns[:-1]
+
+
+def _extra(answer) -> dict:
+    return {"citations": answer.citation_dicts(), "refused": answer.refused,
+            "suggestions": answer.suggestions, "session_id": None}
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep):
+    course, question, history = _parse(body)
+    service.search.validate(question, course, k=1)
+    ticket = service.queue.enter()
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    if not body.stream:
+        try:
+            answer = await run_in_threadpool(
+                lambda: service.ask(question, course, history=history, ticket=ticket)
+            )
+        finally:
+            ticket.leave()
+        return {
+            "id": completion_id, "object": "chat.completion", "created": created,
+            "model": body.model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": answer.text}}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "studyhall": _extra(answer),
+        }
+
+    def chunk(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+        data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if extra is not None:
+            data["studyhall"] = extra
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    def start(cancel):
+        return service.stream(question, course, history=history, ticket=ticket, cancel=cancel)
+
+    async def events():
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            async for kind, payload in bridge(start):
+                if kind == "token":
+                    yield chunk({"content": payload})
+                else:
+                    yield chunk({}, "stop", _extra(payload))
+            yield "data: [DONE]\n\n"
+        finally:
+            ticket.leave()
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,277 @@
+"""Grounded answers: retrieve, decide, prompt, stream, cite, remember.
+
+1. The question is validated like a search (empty, too long, unknown course).
+2. In a conversation, a follow-up ("and its decoder?") is first rewritten by the model
+   into a standalone question, using the recent turns, so retrieval sees what it means.
+3. Retrieval (hybrid by default) finds the passages. If the best passage's cosine to the
+   question is below ``min_confidence`` the course is taken not to cover it: the answer
+   says so and names the closest lessons, without calling the model (fast).
+4. Otherwise the passages go to the model as numbered sources, trimmed so the prompt
+   and the answer fit the model's context window, and the answer streams back with
+   citation markers that point nowhere removed as they appear.
+5. The final answer lists only the sources it cites. An answer in which the model says
+   the sources do not cover the question is marked ``refused``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from generator.base import GenerationParams, Generator
+from generator.citations import CitationStream, clean
+from generator.conversations import ConversationStore, UnknownSession
+from generator.passages import build_passages
+from generator.prompts import (
+    NOT_COVERED,
+    REMINDER,
+    answer_messages,
+    not_covered_text,
+    rewrite_messages,
+    source_block,
+    system_prompt,
+)
+from generator.queue import ModelQueue, Ticket
+from ingest.store import CourseIndex
+from retriever.base import Hit, hit_to_dict
+from retriever.service import InvalidRequest, SearchService
+from studyhall.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_REFUSAL = re.compile(
+    r"does not cover|doesn't cover|do not cover|not covered|do(?:es)? not (?:contain|mention|say)"
+    r"|don't (?:contain|mention)|no information",
+    re.IGNORECASE,
+)
+PROMPT_MARGIN = 48  # tokens for the chat template's own markup
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_question: str
+    course: str
+    text: str
+    refused: bool
+    citations: list[tuple[int, Hit]]
+    suggestions: list[dict]
+    confidence: float
+    timings: dict[str, float | None]
+    session_id: str | None = None
+    message_id: int | None = None
+    sources_given: int = 0
+
+    def citation_dicts(self) -> list[dict]:
+        return [{"n": n, **hit_to_dict(hit)} for n, hit in self.citations]
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "course": self.course,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": self.citation_dicts(),
+            "suggestions": self.suggestions,
+            "confidence": round(self.confidence, 4),
+            "timings": self.timings,
+            "session_id": self.session_id,
+            "message_id": self.message_id,
+        }
+
+
+Event = tuple[Literal["token", "done"], "str | Answer"]
+
+
+@dataclass
+class _Prompt:
+    hits: list[Hit]
+    blocks: list[str] = field(default_factory=list)
+
+
+class AnswerService:
+    def __init__(self, settings: Settings, search: SearchService, generator: Generator,
+                 store: ConversationStore | None = None, queue: ModelQueue | None = None) -> None:
+        self.settings = settings
+        self.search = search
+        self.generator = generator
+        self.store = store
+        self.queue = queue or ModelQueue(settings.answer.max_waiting)
+        self.params = GenerationParams(max_tokens=settings.generator.max_tokens)
+
+    def warm_up(self) -> None:
+        """Load the embedder, the indexes and the model, and put the first course's system
+        prompt in the model's KV cache."""
+        self.search.warm_up()
+        self.generator.load()
+        for manifest in self.search.courses()[:1]:
+            messages = answer_messages(manifest.title, "warm-up", [])
+            with closing(self.generator.stream(messages, GenerationParams(max_tokens=1))) as s:
+                for _ in s:
+                    pass
+
+    # --- the whole answer at once -------------------------------------------------
+
+    def ask(self, question: str, course: str, *, session_id: str | None = None,
+            history: list[tuple[str, str]] | None = None, ticket: Ticket | None = None) -> Answer:
+        events = self.stream(question, course, session_id=session_id, history=history,
+                             ticket=ticket)
+        for kind, payload in events:
+            if kind == "done":
+                return payload
+        raise RuntimeError("answer stream ended without a result")  # pragma: no cover
+
+    # --- streaming ----------------------------------------------------------------
+
+    def stream(self, question: str, course: str, *, session_id: str | None = None,
+               history: list[tuple[str, str]] | None = None, ticket: Ticket | None = None,
+               cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Yield ("token", text) pieces, then ("done", Answer).
+
+        A conversation is either stored (``session_id``; a new session when omitted) or
+        passed in whole by a stateless caller (``history``: (role, text) pairs, oldest
+        first; nothing is stored). ``ticket`` is a place already taken in the model
+        queue (the API takes it first so it can refuse with 503); else one is taken here.
+        """
+        started = time.perf_counter()
+        request = self.search.validate(question, course, k=self.settings.answer.sources)
+        if (session_id is not None and self.store is not None
+                and self.store.session_course(session_id) != request.course):
+            raise InvalidRequest("session_id",
+                                 f"session {session_id!r} belongs to another course")
+        ticket = ticket or self.queue.enter()
+        try:
+            yield from self._answer(request, question, session_id, history, ticket, cancel,
+                                    started)
+        finally:
+            ticket.leave()
+
+    def _answer(self, request, question: str, session_id: str | None,
+                history: list[tuple[str, str]] | None, ticket: Ticket,
+                cancel: threading.Event | None, started: float) -> Iterator[Event]:
+        timings: dict[str, float | None] = {"rewrite_ms": None, "first_token_ms": None}
+        turns = history[-2 * self.settings.answer.history_turns:] if history else []
+        store = self.store if history is None else None
+        if store is not None:
+            if session_id is None:
+                session_id = store.new_session(request.course)
+            turns = store.recent_turns(session_id, 2 * self.settings.answer.history_turns)
+
+        standalone = request.query
+        if turns:
+            rewrite_started = time.perf_counter()
+            with ticket:
+                standalone = self._rewrite(turns, request.query, cancel) or request.query
+            timings["rewrite_ms"] = _ms(rewrite_started)
+
+        retrieve_started = time.perf_counter()
+        hits = self.search.run(_with_query(request, standalone))
+        timings["retrieve_ms"] = _ms(retrieve_started)
+        confidence = max((h.dense_score for h in hits if h.dense_score is not None), default=-1.0)
+        index = self.search.index(request.course)
+        title = index.manifest.title
+        suggestions = _suggestions(hits)
+
+        if confidence < self.settings.answer.min_confidence:
+            text = not_covered_text([s["title"] for s in suggestions])
+            yield ("token", text)
+            answer = Answer(question, standalone, request.course, text, True, [], suggestions,
+                            confidence, timings)
+        else:
+            prompt = self._fit(index, standalone, hits)
+            messages = answer_messages(title, standalone, prompt.blocks)
+            citations = CitationStream(len(prompt.blocks))
+            pieces: list[str] = []
+            with ticket, closing(self.generator.stream(messages, self.params, cancel)) as tokens:
+                for token in tokens:
+                    visible = citations.feed(token)
+                    pieces.append(token)
+                    if visible:
+                        if timings["first_token_ms"] is None:
+                            timings["first_token_ms"] = _ms(started)
+                        yield ("token", visible)
+                tail = citations.flush()
+                if tail:
+                    yield ("token", tail)
+            text, cited = clean("".join(pieces).strip(), len(prompt.blocks))
+            refused = not cited and bool(_REFUSAL.search(text))
+            if refused:
+                text = not_covered_text([s["title"] for s in suggestions])
+            answer = Answer(
+                question, standalone, request.course, text, refused,
+                [(n, prompt.hits[n - 1]) for n in sorted(cited)],
+                suggestions if refused else [], confidence, timings,
+                sources_given=len(prompt.blocks),
+            )
+        timings["total_ms"] = _ms(started)
+        answer.session_id = session_id
+        if store is not None and session_id is not None:
+            store.add_message(session_id, "user", question, standalone=standalone)
+            answer.message_id = store.add_message(
+                session_id, "assistant", answer.text, citations=answer.citation_dicts(),
+                refused=answer.refused,
+            )
+        yield ("done", answer)
+
+    def _rewrite(self, turns: list[tuple[str, str]], question: str,
+                 cancel: threading.Event | None) -> str:
+        params = GenerationParams(max_tokens=64, stop=("\n",))
+        with closing(self.generator.stream(rewrite_messages(turns, question), params, cancel)) as s:
+            text = "".join(s).strip().strip('"')
+        return text if 3 <= len(text) <= self.settings.retrieval.max_query_chars else ""
+
+    def _fit(self, index: CourseIndex, question: str, hits: list[Hit]) -> _Prompt:
+        """Passages around the hits, best first, within the source budget and the context
+        window; a first passage that alone is too long is cut down rather than dropped."""
+        count = self.generator.count_tokens
+        room = (self.generator.context_window - self.params.max_tokens - PROMPT_MARGIN
+                - count(system_prompt(index.manifest.title)) - count(question)
+                - count(REMINDER) - 16)
+        budget = min(self.settings.answer.source_tokens, room)
+        prompt = _Prompt(hits=[])
+        for n, passage in enumerate(build_passages(index, hits, count, budget), start=1):
+            text, cost = passage.text, count(passage.text)
+            if cost > budget:
+                text = text[: max(1, int(len(text) * budget / cost) - 8)]
+            prompt.blocks.append(source_block(n, passage.hit, text))
+            prompt.hits.append(passage.hit)
+        return prompt
+
+
+def build_answer_service(settings: Settings, search: SearchService) -> AnswerService:
+    """The answer service the CLI and the API use: the configured backend and model, and
+    the conversation store in the data directory."""
+    from generator.backends import build_generator
+
+    generator = build_generator(settings.generator, settings.models_dir)
+    return AnswerService(settings, search, generator, ConversationStore(settings.database))
+
+
+def _with_query(request, query: str):
+    return replace(request, query=query)
+
+
+def _suggestions(hits: list[Hit], limit: int = 3) -> list[dict]:
+    seen, out = set(), []
+    for hit in hits:
+        if hit.chunk.source not in seen:
+            seen.add(hit.chunk.source)
+            out.append({"title": hit.chunk.title, "source": hit.chunk.source,
+                        "location": hit.chunk.location})
+        if len(out) == limit:
+            break
+    return out
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+__all__ = ["Answer", "AnswerService", "NOT_COVERED", "UnknownSession"]

@@ -1,0 +1,50 @@
+"""The generator interface every backend implements."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_tokens: int = 320
+    temperature: float = 0.0  # greedy: the same question gets the same answer
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+
+class GenerationCancelled(Exception):
+    """The caller asked to stop (the client went away)."""
+
+
+class Generator(Protocol):
+    name: str
+    context_window: int  # tokens of prompt + answer the model can hold
+
+    def load(self) -> None:
+        """Load the weights now (otherwise the first call does)."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield the answer as text pieces; stop early when ``cancel`` is set."""
+        ...

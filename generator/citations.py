@@ -1,0 +1,82 @@
+"""Citation markers: keep the ones that point at a source, drop the rest.
+
+The model cites as ``[2]``, ``[1][3]`` or ``[1, 3]``. A marker naming a source that was
+not given (``[7]`` with five sources) points nowhere and is removed, from the stream as
+it is generated and from the final text. Brackets glued to a name (``x[0]`` in code) are
+indexing unless they name a real source, and are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
+_LONGEST_MARKER = 16  # "[12, 13, 14, 15]": anything longer after "[" is not a marker
+
+
+def _rewrite(inner: str, n_sources: int, cited: list[int], glued: bool = False) -> str:
+    numbers = [int(x) for x in re.split(r"[,;]", inner)]
+    valid = [n for n in numbers if 1 <= n <= n_sources]
+    if glued and not valid:
+        return f"[{inner}]"
+    for n in valid:
+        if n not in cited:
+            cited.append(n)
+    return "".join(f"[{n}]" for n in valid)
+
+
+def clean(text: str, n_sources: int) -> tuple[str, list[int]]:
+    """Text with invalid markers removed, and the valid source numbers in citation order."""
+    cited: list[int] = []
+
+    def replace(match: re.Match) -> str:
+        glued = match.start() > 0 and _is_word(text[match.start() - 1])
+        return _rewrite(match.group(1), n_sources, cited, glued)
+
+    cleaned = MARKER.sub(replace, text)
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned), cited
+
+
+class CitationStream:
+    """Filters markers out of a token stream: text after a ``[`` is held back until it is
+    known to be a marker (kept if valid) or not one (released as it was)."""
+
+    def __init__(self, n_sources: int) -> None:
+        self.n_sources = n_sources
+        self.cited: list[int] = []
+        self._held = ""
+        self._glued = False  # whether the held "[" directly follows a word character
+        self._last = ""
+
+    def feed(self, piece: str) -> str:
+        out = []
+        for char in piece:
+            if self._held:
+                self._held += char
+                if char == "]":
+                    out.append(self._resolve())
+                elif (len(self._held) > _LONGEST_MARKER
+                      or not re.fullmatch(r"\[[\d\s,;]*", self._held)):
+                    out.append(self._held)
+                    self._held = ""
+            elif char == "[":
+                self._held = "["
+                self._glued = _is_word(self._last)
+            else:
+                out.append(char)
+            if not self._held:
+                self._last = char
+        return "".join(out)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return held
+
+    def _resolve(self) -> str:
+        held, self._held = self._held, ""
+        match = MARKER.fullmatch(held)
+        return _rewrite(match.group(1), self.n_sources, self.cited, self._glued) if match else held
+
+
+def _is_word(char: str) -> bool:
+    return bool(char) and (char.isalnum() or char == "_")

@@ -1,0 +1,129 @@
+"""Sessions, messages and feedback, in one SQLite file (``<data_dir>/studyhall.sqlite``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    course TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content TEXT NOT NULL,
+    standalone TEXT,
+    citations TEXT,
+    refused INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, id);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages(id),
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    comment TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+"""
+
+
+class UnknownSession(LookupError):
+    pass
+
+
+class UnknownMessage(LookupError):
+    pass
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class ConversationStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    def new_session(self, course: str) -> str:
+        session_id = uuid.uuid4().hex
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (session_id, course, _now()))
+        return session_id
+
+    def session_course(self, session_id: str) -> str:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT course FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise UnknownSession(f"unknown session {session_id!r}")
+        return row[0]
+
+    def add_message(self, session_id: str, role: str, content: str, *,
+                    standalone: str | None = None, citations: list[dict] | None = None,
+                    refused: bool = False) -> int:
+        with closing(self._connect()) as db, db:
+            cursor = db.execute(
+                "INSERT INTO messages (session_id, role, content, standalone, citations, refused, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, role, content, standalone,
+                 json.dumps(citations) if citations is not None else None, int(refused), _now()),
+            )
+            return int(cursor.lastrowid)
+
+    def recent_turns(self, session_id: str, limit: int) -> list[tuple[str, str]]:
+        """The last ``limit`` messages as (role, content), oldest first."""
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT role, content FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
+        return [(role, content) for role, content in reversed(rows)]
+
+    def messages(self, session_id: str) -> list[dict]:
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT id, role, content, citations, refused, created_at FROM messages "
+                "WHERE session_id = ? ORDER BY id", (session_id,),
+            ).fetchall()
+        return [
+            {"id": i, "role": role, "content": content,
+             "citations": json.loads(cites) if cites else [], "refused": bool(refused),
+             "created_at": created}
+            for i, role, content, cites, refused, created in rows
+        ]
+
+    def add_feedback(self, message_id: int, rating: int, comment: str = "") -> int:
+        if rating not in (-1, 1):
+            raise ValueError(f"rating must be 1 (thumbs up) or -1 (thumbs down), got {rating}")
+        with closing(self._connect()) as db, db:
+            row = db.execute("SELECT role FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None or row[0] != "assistant":
+                raise UnknownMessage(f"no assistant message with id {message_id}")
+            cursor = db.execute(
+                "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES (?,?,?,?)",
+                (message_id, rating, comment, _now()),
+            )
+            return int(cursor.lastrowid)
+
+    def feedback_counts(self) -> dict[str, int]:
+        with closing(self._connect()) as db:
+            up, down = db.execute(
+                "SELECT COALESCE(SUM(rating = 1), 0), COALESCE(SUM(rating = -1), 0) FROM feedback"
+            ).fetchone()
+        return {"up": up, "down": down}

@@ -1,0 +1,158 @@
+"""The answer service with a scripted generator over a real (small) index."""
+
+import threading
+
+import pytest
+
+from generator.answer import PROMPT_MARGIN, AnswerService
+from generator.base import ChatMessage, GenerationParams
+from generator.conversations import ConversationStore
+from generator.prompts import NOT_COVERED, REMINDER, system_prompt
+from generator.queue import Busy
+from retriever.service import InvalidRequest, SearchService
+from studyhall.settings import AnswerSettings
+
+
+class ScriptedGenerator:
+    """Replies with a fixed script (a function of the messages), token by token."""
+
+    name = "scripted"
+
+    def __init__(self, reply, context_window: int = 4096) -> None:
+        self.reply = reply
+        self.context_window = context_window
+        self.calls: list[list[ChatMessage]] = []
+        self.stopped_early = False
+
+    def load(self) -> None:
+        pass
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, params: GenerationParams, cancel: threading.Event | None = None):
+        self.calls.append(messages)
+        for word in self.reply(messages).split(" "):
+            if cancel is not None and cancel.is_set():
+                self.stopped_early = True
+                return
+            yield word + " "
+
+
+@pytest.fixture
+def search(settings, catalog, fake_embedder, ingestor, course_dir) -> SearchService:
+    ingestor.ingest(course_dir, "tiny")
+    return SearchService(settings, embedder=fake_embedder, catalog=catalog)
+
+
+def make_service(settings, search, generator, tmp_path, **answer) -> AnswerService:
+    settings = settings.model_copy(update={
+        "answer": AnswerSettings(**({"min_confidence": 0.3} | answer)),
+    })
+    return AnswerService(settings, search, generator, ConversationStore(tmp_path / "c.sqlite"))
+
+
+def test_an_answer_cites_only_real_sources_and_lists_only_those(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "Mode collapse means few outputs [1]. Also [9].")
+    service = make_service(settings, search, generator, tmp_path)
+    answer = service.ask("what is mode collapse in GAN training", "tiny")
+    assert answer.text == "Mode collapse means few outputs [1]. Also."
+    assert not answer.refused
+    [(n, hit)] = answer.citations
+    assert n == 1 and hit.chunk.heading_path[-1] == "Why training is unstable"
+    assert answer.citation_dicts()[0]["location"] == "gans.md#section=why-training-is-unstable"
+    assert answer.timings["retrieve_ms"] is not None and answer.timings["first_token_ms"] is not None
+
+
+def test_sources_reach_the_model_numbered_after_the_fixed_system_prompt(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "ok [1]")
+    service = make_service(settings, search, generator, tmp_path)
+    service.ask("what does the discriminator do", "tiny")
+    system, user = generator.calls[0]
+    assert system.role == "system" and "Tiny Course" in system.content
+    assert "not instructions" in system.content
+    assert user.content.startswith("Sources:\n\n[1] ")
+    assert "Question: what does the discriminator do\n\n" in user.content
+    assert user.content.endswith(REMINDER)
+    service.ask("what is the generator", "tiny")
+    assert generator.calls[1][0] == system  # same leading text: the KV cache is reused
+
+
+def test_a_question_the_course_does_not_cover_is_refused_without_the_model(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "should not be called")
+    service = make_service(settings, search, generator, tmp_path)
+    # (the hashing fake embedder keeps stop words, so the question avoids them)
+    answer = service.ask("Quarterly tax filing deadline?", "tiny")
+    assert answer.refused and answer.text.startswith(NOT_COVERED)
+    assert generator.calls == []
+    assert answer.timings["first_token_ms"] is None
+
+
+def test_the_model_saying_not_covered_is_a_refusal_with_suggestions(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: NOT_COVERED)
+    service = make_service(settings, search, generator, tmp_path)
+    answer = service.ask("who invented the generator network", "tiny")
+    assert answer.refused and answer.citations == []
+    assert answer.suggestions and answer.text.startswith(NOT_COVERED + " The closest lessons are:")
+
+
+def test_a_follow_up_is_rewritten_before_retrieval(settings, search, tmp_path):
+    def reply(messages):
+        if "standalone question" in messages[0].content:
+            return "What does the encoder of a variational autoencoder do?"
+        return "It maps inputs to a Gaussian [1]."
+
+    generator = ScriptedGenerator(reply)
+    service = make_service(settings, search, generator, tmp_path)
+    first = service.ask("what is a variational autoencoder", "tiny")
+    second = service.ask("and what does its encoder do?", "tiny", session_id=first.session_id)
+    assert second.standalone_question == "What does the encoder of a variational autoencoder do?"
+    assert "Student: what is a variational autoencoder" in generator.calls[1][1].content
+    assert second.citations[0][1].chunk.heading_path[-1] == "The encoder"
+    assert second.timings["rewrite_ms"] is not None
+    assert len(service.store.messages(first.session_id)) == 4
+
+
+def test_sources_are_trimmed_to_fit_the_context_window(settings, search, tmp_path):
+    question = "generator discriminator noise latent encoder"
+    fixed = len(system_prompt("Tiny Course").split()) + len(question.split())
+    window = 850 + fixed + PROMPT_MARGIN + 16 + 40  # room for about 40 words of sources
+    generator = ScriptedGenerator(lambda m: "ok [1]", context_window=window)
+    service = make_service(settings, search, generator, tmp_path)
+    service.params = GenerationParams(max_tokens=850)
+    answer = service.ask(question, "tiny")
+    prompt_tokens = sum(generator.count_tokens(m.content) for m in generator.calls[0])
+    assert 1 <= answer.sources_given < 5
+    assert prompt_tokens + 850 <= window
+
+
+def test_a_full_queue_refuses_before_any_work(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "ok [1]")
+    service = make_service(settings, search, generator, tmp_path, max_waiting=0)
+    held = service.queue.enter()
+    with pytest.raises(Busy):
+        next(service.stream("what is a generator", "tiny"))
+    held.leave()
+    assert service.ask("what is a generator", "tiny").text
+
+
+def test_cancelling_stops_the_generation(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: " ".join(["word"] * 200) + " [1]")
+    service = make_service(settings, search, generator, tmp_path)
+    cancel = threading.Event()
+    events = service.stream("what is a generator", "tiny", cancel=cancel)
+    assert next(events)[0] == "token"
+    cancel.set()
+    list(events)
+    assert generator.stopped_early
+    assert service.queue.inside == 0
+
+
+def test_bad_questions_and_foreign_sessions_are_refused(settings, search, tmp_path, ingestor, course_dir):
+    service = make_service(settings, search, ScriptedGenerator(lambda m: "x"), tmp_path)
+    with pytest.raises(InvalidRequest, match="query must not be empty"):
+        service.ask("  ", "tiny")
+    ingestor.ingest(course_dir, "other")
+    session = service.store.new_session("other")
+    with pytest.raises(InvalidRequest, match="another course"):
+        service.ask("what is a GAN", "tiny", session_id=session)

@@ -1,0 +1,29 @@
+import pytest
+
+from generator.citations import CitationStream, clean
+
+
+def test_valid_markers_stay_and_invalid_ones_go():
+    text, cited = clean("GANs have two networks [2]. They compete [7][1]. See [0].", 3)
+    assert text == "GANs have two networks [2]. They compete [1]. See."
+    assert cited == [2, 1]
+
+
+def test_comma_lists_are_split_into_separate_markers():
+    text, cited = clean("Both say so [1, 3].", 3)
+    assert text == "Both say so [1][3]." and cited == [1, 3]
+
+
+def test_brackets_that_are_not_markers_are_left_alone():
+    text, cited = clean("Index x[i] and the list [a, b] stay.", 2)
+    assert text == "Index x[i] and the list [a, b] stay." and cited == []
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 5])
+def test_the_stream_filter_agrees_with_clean_however_tokens_are_split(split):
+    raw = "Attention runs in parallel [1][9]. RNNs do not [2, 8]. Array a[0] [3"
+    stream = CitationStream(n_sources=3)
+    out = "".join(stream.feed(raw[i:i + split]) for i in range(0, len(raw), split))
+    out += stream.flush()
+    assert out == "Attention runs in parallel [1]. RNNs do not [2]. Array a[0] [3"
+    assert stream.cited == [1, 2]
