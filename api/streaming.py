@@ -1,29 +1,41 @@
 """Run a blocking answer stream in a worker thread and hand its events to an async
-response. When the client goes away the response is cancelled; the ``finally`` sets the
-cancel event, the generation stops at its next token and the model is freed."""
+response. When the client goes away, Starlette closes the response body; the body must
+close this bridge with it (``async with aclosing(bridge(...))``: a nested async
+generator is not closed with its parent), whose ``finally`` sets the cancel event, so
+the generation stops at its next token and the model is freed. The connection is also
+polled while waiting for a slow first token."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import closing
 
+log = logging.getLogger(__name__)
 _END = object()
+POLL_SECONDS = 0.5
 
 
-async def bridge(start: Callable[[threading.Event], Iterator]) -> AsyncIterator:
-    """Yield the items of ``start(cancel)``, produced in a thread; errors re-raise here."""
+async def bridge(start: Callable[[threading.Event], Iterator],
+                 disconnected: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator:
+    """Yield the items of ``start(cancel)``, produced in a thread; errors re-raise here.
+    Stops early when ``disconnected()`` says the client has gone."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     cancel = threading.Event()
 
     def work() -> None:
         try:
-            for item in start(cancel):
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-                if cancel.is_set():
-                    break
+            # closing(): leaving early must close the answer stream, which releases the
+            # model and stops the backend, not leave it suspended until garbage collection
+            with closing(start(cancel)) as items:
+                for item in items:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                    if cancel.is_set():
+                        break
         except BaseException as exc:  # handed to the async side
             loop.call_soon_threadsafe(queue.put_nowait, exc)
         finally:
@@ -31,7 +43,18 @@ async def bridge(start: Callable[[threading.Event], Iterator]) -> AsyncIterator:
 
     worker = loop.run_in_executor(None, work)
     try:
-        while (item := await queue.get()) is not _END:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=POLL_SECONDS)
+            except TimeoutError:
+                item = None
+            if disconnected is not None and await disconnected():
+                log.info("client disconnected; stopping the generation")
+                return
+            if item is None:
+                continue
+            if item is _END:
+                return
             if isinstance(item, BaseException):
                 raise item
             yield item

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from generator.base import ChatMessage, GenerationParams
 from ingest.catalog import Catalog
 from ingest.pipeline import Ingestor
 from studyhall.settings import IngestSettings, Settings
@@ -52,6 +55,38 @@ class FakeEmbedder:
             if not norm:
                 out[row, 0] = 1.0
         return out
+
+
+class ScriptedGenerator:
+    """Replies with a fixed script (a function of the messages), token by token."""
+
+    name = "scripted"
+
+    def __init__(self, reply, context_window: int = 4096, delay: float = 0.0) -> None:
+        self.reply = reply
+        self.delay = delay
+        self.context_window = context_window
+        self.calls: list[list[ChatMessage]] = []
+        self.stopped_early = False
+
+    def load(self) -> None:
+        pass
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, params: GenerationParams, cancel: threading.Event | None = None):
+        self.calls.append(messages)
+        finished = False
+        try:
+            for word in self.reply(messages).split(" "):
+                if cancel is not None and cancel.is_set():
+                    return
+                time.sleep(self.delay)
+                yield word + " "
+            finished = True
+        finally:  # cancelled, or closed by the caller before the end
+            self.stopped_early = self.stopped_early or not finished
 
 
 @pytest.fixture

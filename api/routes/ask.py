@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import aclosing
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +30,7 @@ class FeedbackBody(BaseModel):
 
 
 @router.post("/ask")
-async def ask(body: AskBody, service: AnswerServiceDep):
+async def ask(body: AskBody, service: AnswerServiceDep, request: Request):
     """A grounded answer with numbered citations, or a refusal when the course does not
     cover the question. With ``stream: true``: SSE events ``token`` ({"text"}) as the
     answer is generated, then ``done`` (the whole answer) or ``error``."""
@@ -56,11 +57,12 @@ async def ask(body: AskBody, service: AnswerServiceDep):
 
     async def events():
         try:
-            async for kind, payload in bridge(start):
-                if kind == "token":
-                    yield sse("token", {"text": payload})
-                else:
-                    yield sse("done", payload.to_dict())
+            async with aclosing(bridge(start, request.is_disconnected)) as stream:
+                async for kind, payload in stream:
+                    if kind == "token":
+                        yield sse("token", {"text": payload})
+                    else:
+                        yield sse("done", payload.to_dict())
         except Exception as exc:  # the stream has started: report in-band
             log.exception("answer stream failed")
             yield sse("error", {"detail": str(exc)})

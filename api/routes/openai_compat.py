@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from contextlib import aclosing
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -73,7 +74,8 @@ def _extra(answer) -> dict:
 
 
 @router.post("/chat/completions")
-async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep):
+async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
+                           request: Request):
     course, question, history = _parse(body)
     service.search.validate(question, course, k=1)
     ticket = service.queue.enter()
@@ -109,11 +111,12 @@ async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep):
     async def events():
         try:
             yield chunk({"role": "assistant", "content": ""})
-            async for kind, payload in bridge(start):
-                if kind == "token":
-                    yield chunk({"content": payload})
-                else:
-                    yield chunk({}, "stop", _extra(payload))
+            async with aclosing(bridge(start, request.is_disconnected)) as stream:
+                async for kind, payload in stream:
+                    if kind == "token":
+                        yield chunk({"content": payload})
+                    else:
+                        yield chunk({}, "stop", _extra(payload))
             yield "data: [DONE]\n\n"
         finally:
             ticket.leave()

@@ -5,38 +5,13 @@ import threading
 import pytest
 
 from generator.answer import PROMPT_MARGIN, AnswerService
-from generator.base import ChatMessage, GenerationParams
+from generator.base import GenerationParams
 from generator.conversations import ConversationStore
 from generator.prompts import NOT_COVERED, REMINDER, system_prompt
 from generator.queue import Busy
 from retriever.service import InvalidRequest, SearchService
 from studyhall.settings import AnswerSettings
-
-
-class ScriptedGenerator:
-    """Replies with a fixed script (a function of the messages), token by token."""
-
-    name = "scripted"
-
-    def __init__(self, reply, context_window: int = 4096) -> None:
-        self.reply = reply
-        self.context_window = context_window
-        self.calls: list[list[ChatMessage]] = []
-        self.stopped_early = False
-
-    def load(self) -> None:
-        pass
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def stream(self, messages, params: GenerationParams, cancel: threading.Event | None = None):
-        self.calls.append(messages)
-        for word in self.reply(messages).split(" "):
-            if cancel is not None and cancel.is_set():
-                self.stopped_early = True
-                return
-            yield word + " "
+from tests.conftest import ScriptedGenerator
 
 
 @pytest.fixture

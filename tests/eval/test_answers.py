@@ -1,0 +1,46 @@
+from eval.answers import content_words, fact_stated, judge
+from eval.datasets import GoldAnchor, Question
+from generator.answer import Answer
+from ingest.documents import Anchor, Chunk
+from retriever.base import Hit
+
+
+def hit(source: str, section: str, text: str) -> Hit:
+    chunk = Chunk("id-" + section, "c", source, "T", ("T", section), Anchor("section", "s", section),
+                  text, text)
+    return Hit(chunk, 1.0, 1)
+
+
+QUESTION = Question("q1", "Who proposed LSTM?", "c", True,
+                    (GoldAnchor("lstm.md", "Origins"),), ("Hochreiter and Schmidhuber", "1997"))
+
+
+def answer(text: str, citations, refused=False) -> Answer:
+    return Answer("q", "q", "c", text, refused, citations, [], 0.7,
+                  {"first_token_ms": 100.0, "total_ms": 900.0})
+
+
+def test_facts_are_matched_by_their_content_words_not_exact_text():
+    words = content_words("LSTM was proposed in 1997 by Sepp Hochreiter and Jürgen Schmidhuber.")
+    assert fact_stated("Hochreiter and Schmidhuber", words)
+    assert fact_stated("1997", words)
+    assert not fact_stated("1986", words)
+
+
+def test_a_right_answer_citing_the_gold_section_is_correct():
+    record = judge(QUESTION, answer("Hochreiter and Schmidhuber, in 1997 [1].",
+                                    [(1, hit("lstm.md", "Origins", "..."))]))
+    assert record.correct and record.key_fact_recall == 1.0 and record.citation_correct
+
+
+def test_a_citation_elsewhere_that_states_the_fact_also_counts():
+    other = hit("history.md", "1997", "In 1997 Hochreiter and Schmidhuber proposed LSTM.")
+    assert judge(QUESTION, answer("Hochreiter and Schmidhuber in 1997 [1].", [(1, other)])).correct
+
+
+def test_no_citation_wrong_facts_or_a_refusal_are_not_correct():
+    assert not judge(QUESTION, answer("Hochreiter and Schmidhuber in 1997.", [])).correct
+    unrelated = hit("gan.md", "Games", "GANs play a game.")
+    assert not judge(QUESTION, answer("Goodfellow in 2014 [1].", [(1, unrelated)])).correct
+    refused = judge(QUESTION, answer("The course material does not cover this.", [], True))
+    assert refused.refused and not refused.correct
