@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run ingest test lint bench eval-retrieval clean
+.PHONY: setup run ingest test lint bench eval eval-retrieval clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/answers.py
+
+# The answer eval asks the model every question of the bundled set: about 15 minutes.
+eval: ingest
+	$(BIN)/studyhall eval answers --course genai-basics --out bench/results/eval-answers.json
 
 eval-retrieval: ingest
 	$(BIN)/studyhall eval retrieval --course genai-basics

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from generator.base import GenerationParams, Generator
-from generator.citations import CitationStream, clean
+from generator.citations import CitationStream, attribute, clean
 from generator.conversations import ConversationStore, UnknownSession
 from generator.passages import build_passages
 from generator.prompts import (
+    JUDGE,
     NOT_COVERED,
     REMINDER,
     answer_messages,
@@ -92,8 +93,9 @@ Event = tuple[Literal["token", "done"], "str | Answer"]
 
 @dataclass
 class _Prompt:
-    hits: list[Hit]
-    blocks: list[str] = field(default_factory=list)
+    hits: list[Hit]  # the hit each numbered source is cited as
+    blocks: list[str] = field(default_factory=list)  # the numbered sources as shown
+    texts: list[str] = field(default_factory=list)  # their text, for attribution
 
 
 class AnswerService:
@@ -179,37 +181,38 @@ class AnswerService:
         title = index.manifest.title
         suggestions = _suggestions(hits)
 
-        if confidence < self.settings.answer.min_confidence:
+        def refusal() -> Answer:
             text = not_covered_text([s["title"] for s in suggestions])
-            yield ("token", text)
-            answer = Answer(question, standalone, request.course, text, True, [], suggestions,
-                            confidence, timings)
+            return Answer(question, standalone, request.course, text, True, [], suggestions,
+                          confidence, timings)
+
+        if confidence < self.settings.answer.min_confidence:  # the gate: no model call
+            answer = refusal()
+            yield ("token", answer.text)
         else:
             prompt = self._fit(index, standalone, hits)
-            messages = answer_messages(title, standalone, prompt.blocks)
-            citations = CitationStream(len(prompt.blocks))
-            pieces: list[str] = []
-            with ticket, closing(self.generator.stream(messages, self.params, cancel)) as tokens:
-                for token in tokens:
-                    visible = citations.feed(token)
-                    pieces.append(token)
-                    if visible:
-                        if timings["first_token_ms"] is None:
-                            timings["first_token_ms"] = _ms(started)
-                        yield ("token", visible)
-                tail = citations.flush()
-                if tail:
-                    yield ("token", tail)
-            text, cited = clean("".join(pieces).strip(), len(prompt.blocks))
-            refused = not cited and bool(_REFUSAL.search(text))
-            if refused:
-                text = not_covered_text([s["title"] for s in suggestions])
-            answer = Answer(
-                question, standalone, request.course, text, refused,
-                [(n, prompt.hits[n - 1]) for n in sorted(cited)],
-                suggestions if refused else [], confidence, timings,
-                sources_given=len(prompt.blocks),
-            )
+            with ticket:
+                covered = (not self.settings.answer.judge
+                           or self._covered(title, standalone, prompt.blocks, cancel))
+                raw = ""
+                if covered:
+                    messages = answer_messages(title, standalone, prompt.blocks)
+                    raw = yield from self._generate(messages, len(prompt.blocks), cancel,
+                                                    timings, started)
+            # A refusal is read off what the model wrote, before any citation is attributed.
+            raw_text, raw_cited = clean(raw.strip(), len(prompt.blocks))
+            if not covered or (not raw_cited and _REFUSAL.search(raw_text)):
+                answer = refusal()
+                answer.sources_given = len(prompt.blocks)
+                if not covered:
+                    yield ("token", answer.text)
+            else:
+                text, cited = clean(attribute(raw_text, prompt.texts), len(prompt.blocks))
+                answer = Answer(
+                    question, standalone, request.course, text, False,
+                    [(n, prompt.hits[n - 1]) for n in sorted(cited)], [], confidence,
+                    timings, sources_given=len(prompt.blocks),
+                )
         timings["total_ms"] = _ms(started)
         answer.session_id = session_id
         if store is not None and session_id is not None:
@@ -219,6 +222,35 @@ class AnswerService:
                 refused=answer.refused,
             )
         yield ("done", answer)
+
+    def _generate(self, messages, n_sources: int, cancel: threading.Event | None,
+                  timings: dict, started: float):
+        """Stream the answer with markers that point nowhere filtered out; return all the
+        model wrote (``yield from`` passes the visible pieces on)."""
+        citations = CitationStream(n_sources)
+        pieces: list[str] = []
+        with closing(self.generator.stream(messages, self.params, cancel)) as tokens:
+            for token in tokens:
+                pieces.append(token)
+                visible = citations.feed(token)
+                if visible:
+                    if timings["first_token_ms"] is None:
+                        timings["first_token_ms"] = _ms(started)
+                    yield ("token", visible)
+        tail = citations.flush()
+        if tail:
+            yield ("token", tail)
+        return "".join(pieces)
+
+    def _covered(self, course_title: str, question: str, blocks: list[str],
+                 cancel: threading.Event | None) -> bool:
+        """Ask the model whether the sources answer the question (one word)."""
+        messages = answer_messages(course_title, question, blocks, JUDGE)
+        params = GenerationParams(max_tokens=2)
+        with closing(self.generator.stream(messages, params, cancel)) as verdict:
+            word = "".join(verdict).strip().lower()
+        log.debug("coverage verdict %r for %r", word, question)
+        return not word.startswith("no")
 
     def _rewrite(self, turns: list[tuple[str, str]], question: str,
                  cancel: threading.Event | None) -> str:
@@ -242,6 +274,7 @@ class AnswerService:
                 text = text[: max(1, int(len(text) * budget / cost) - 8)]
             prompt.blocks.append(source_block(n, passage.hit, text))
             prompt.hits.append(passage.hit)
+            prompt.texts.append(text)
         return prompt
 
 

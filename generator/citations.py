@@ -80,3 +80,39 @@ class CitationStream:
 
 def _is_word(char: str) -> bool:
     return bool(char) and (char.isalnum() or char == "_")
+
+
+def _content(text: str) -> set[str]:
+    from ingest.lexical import tokenize
+
+    return set(tokenize([text])[0])
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\"'(])")
+
+
+def attribute(text: str, passages: list[str], *, min_support: float = 0.5) -> str:
+    """Give each sentence that cites nothing the passage that supports it, if one does.
+
+    Small models often state a sourced fact and forget the marker. A sentence is
+    attributed to the passage that contains the largest share of its content words
+    (stemmed, stop words dropped), and only when that share is at least ``min_support``:
+    a citation is added where the support is there to see, never by default.
+    """
+    if not passages:
+        return text
+    passage_words = [_content(p) for p in passages]
+    out = []
+    for sentence in _SENTENCE.split(text):
+        words = _content(MARKER.sub("", sentence))
+        if MARKER.search(sentence) or len(words) < 3:
+            out.append(sentence)
+            continue
+        shares = [len(words & pw) / len(words) for pw in passage_words]
+        best = max(range(len(shares)), key=shares.__getitem__)
+        if shares[best] >= min_support:
+            stripped = sentence.rstrip()
+            end = len(stripped) - 1 if stripped and stripped[-1] in ".!?" else len(stripped)
+            sentence = f"{stripped[:end]} [{best + 1}]{stripped[end:]}"
+        out.append(sentence)
+    return " ".join(out)

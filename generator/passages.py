@@ -1,10 +1,9 @@
 """From hits to the passages a model reads ("small-to-big").
 
 Small chunks retrieve best (see the README's sweep), but a 96-word-piece chunk read
-alone often starts mid-argument ("That is the main reason…"). So each hit is widened to
-its neighbouring chunks of the same section, windows of one section are merged, the
-overlap that chunking put between neighbours is removed, and passages are added best
-hit first until the token budget is spent.
+alone often starts mid-argument ("That is the main reason…"). So hits are widened to
+their neighbouring chunks of the same section within a token budget, hits of one
+section become one passage, and the overlap chunking put between neighbours is removed.
 """
 
 from __future__ import annotations
@@ -43,34 +42,55 @@ def join_overlapping(pieces: list[str]) -> str:
 
 def build_passages(index: CourseIndex, hits: list[Hit], count_tokens: Callable[[str], int],
                    budget: int, *, neighbours: int = 1) -> list[Passage]:
-    """Passages for ``hits`` (best first) within ``budget`` tokens."""
-    passages: list[Passage] = []
-    taken: set[int] = set()
+    """Passages for ``hits`` (best first) within ``budget`` tokens.
+
+    First every hit that fits, so the passage that answers is not crowded out by the
+    context of a better-ranked one; then, best passage first, the chunk before (the
+    lead-in a fragment lacks) and the chunk after, while the budget lasts.
+    """
+    groups: list[list[int]] = []  # rows of each passage, in order of its best hit
+    best: list[Hit] = []
     spent = 0
+
+    def cost(rows: list[int]) -> int:
+        if not rows:
+            return 0
+        return count_tokens(join_overlapping([index.chunks[r].text for r in sorted(rows)]))
+
+    def taken(row: int) -> bool:
+        return any(row in group for group in groups)
+
     for hit in hits:
         row = index.row_of[hit.chunk.id]
-        if row in taken:
+        if taken(row):
             continue
-        window = [r for r in range(row - neighbours, row + neighbours + 1)
-                  if 0 <= r < len(index.chunks) and r not in taken and _same_section(index, r, row)]
-        # joins a passage of the same section it touches, else starts a new one
-        home = next((p for p in passages if _same_section(index, p.rows[0], row)
-                     and (min(window) <= max(p.rows) + 1 and max(window) >= min(p.rows) - 1)),
-                    None)
-        rows = sorted(set(window) | set(home.rows if home else ()))
-        text = join_overlapping([index.chunks[r].text for r in rows])
-        cost = count_tokens(text) - (count_tokens(home.text) if home else 0)
-        if spent + cost > budget:
-            # try the hit alone before giving up on it
-            rows = sorted({row} | set(home.rows if home else ()))
-            text = join_overlapping([index.chunks[r].text for r in rows])
-            cost = count_tokens(text) - (count_tokens(home.text) if home else 0)
-            if spent + cost > budget and (passages or budget - spent < 32):
-                continue
-        spent += cost
-        taken.update(rows)
-        if home:
-            home.rows, home.text = rows, text
+        home = next((g for g in groups if _same_section(index, g[0], row)
+                     and min(g) - 1 <= row <= max(g) + 1), None)
+        rows = sorted([*(home or []), row])
+        extra = cost(rows) - cost(home or [])
+        if spent + extra > budget and (groups or budget - spent < 32):
+            continue
+        spent += extra
+        if home is not None:
+            home[:] = rows
         else:
-            passages.append(Passage(hit, rows, text))
-    return passages
+            groups.append(rows)
+            best.append(hit)
+
+    for _ in range(neighbours):
+        for group in groups:
+            for row in (min(group) - 1, max(group) + 1):
+                if not 0 <= row < len(index.chunks) or taken(row):
+                    continue
+                if not _same_section(index, row, group[0]):
+                    continue
+                rows = sorted([*group, row])
+                extra = cost(rows) - cost(group)
+                if spent + extra <= budget:
+                    spent += extra
+                    group[:] = rows
+
+    return [
+        Passage(hit, rows, join_overlapping([index.chunks[r].text for r in rows]))
+        for hit, rows in zip(best, groups, strict=True)
+    ]

@@ -297,6 +297,62 @@ def eval_retrieval(
         typer.echo(format_table(results))
 
 
+@eval_app.command("gate")
+def eval_gate(
+    course: Annotated[str, typer.Option("--course", "-c")],
+    dataset: Annotated[Path | None, typer.Option(help="JSONL question set.")] = None,
+) -> None:
+    """How the "not covered" threshold splits answerable from out-of-course questions."""
+    from eval.datasets import DatasetError, default_dataset, load_questions
+    from eval.gate import calibrate, format_gate
+    from ingest.catalog import UnknownCourse
+    from retriever.service import SearchService
+
+    try:
+        questions = load_questions(dataset or default_dataset(course), course=course)
+        rows = calibrate(SearchService(load_settings()), questions, course,
+                         [0.30, 0.35, 0.38, 0.40, 0.42, 0.45])
+    except (DatasetError, UnknownCourse, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(format_gate(rows))
+
+
+@eval_app.command("answers")
+def eval_answers(
+    course: Annotated[str, typer.Option("--course", "-c")],
+    dataset: Annotated[
+        Path | None, typer.Option(help="JSONL question set (default: the course's bundled one).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the full report as JSON here.")] = None,
+) -> None:
+    """Answer every question with the configured model and score the answers: correct with
+    a correct citation, over-refusal, refusal of out-of-course questions, latency."""
+    from tqdm import tqdm
+
+    from eval.answers import evaluate_answers
+    from eval.datasets import DatasetError, default_dataset, load_questions
+
+    usage, failure = _answer_errors()
+    service = _answer_service()
+    service.store = None  # an evaluation is not a conversation
+    try:
+        questions = load_questions(dataset or default_dataset(course), course=course)[:limit]
+        service.warm_up()
+        with tqdm(total=len(questions), unit="question", disable=not sys.stderr.isatty()) as bar:
+            report = evaluate_answers(
+                lambda q: service.ask(q, course), questions,
+                progress=lambda n, total, record: bar.update(1),
+            )
+    except (DatasetError, FileNotFoundError, *usage) as exc:
+        raise fail(str(exc)) from None
+    except failure as exc:
+        raise fail(str(exc), code=1) from None
+    if out:
+        out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    typer.echo(report.table())
+
+
 def main() -> None:
     app()
 

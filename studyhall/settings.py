@@ -85,7 +85,7 @@ class GeneratorSettings(BaseModel):
 class AnswerSettings(BaseModel):
     sources: int = Field(5, ge=1, le=20, description="Hits retrieved for an answer.")
     source_tokens: int = Field(
-        600, ge=64, le=32768,
+        500, ge=64, le=32768,
         description="Most tokens of source text in a prompt (each hit widened to its "
         "neighbouring chunks): more context, later first token.",
     )
@@ -93,6 +93,10 @@ class AnswerSettings(BaseModel):
         0.40, ge=-1.0, le=1.0,
         description="Below this cosine between the question and its best passage the course "
         "is taken not to cover it, and the model is not called.",
+    )
+    judge: bool = Field(
+        True, description="Ask the model whether the sources answer the question before it "
+        "answers (one extra token; the sources are evaluated once for both)."
     )
     history_turns: int = Field(4, ge=0, le=20, description="Earlier turns used for follow-ups.")
     max_waiting: int = Field(

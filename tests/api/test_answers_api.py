@@ -32,7 +32,7 @@ def running(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
     ingestor.ingest(course_dir, "tiny")
     settings = settings.model_copy(update={
         "server": ServerSettings(warm_up=False),
-        "answer": AnswerSettings(min_confidence=0.3, max_waiting=1),
+        "answer": AnswerSettings(min_confidence=0.3, max_waiting=1, judge=False),
     })
     app = create_app(settings)
     search = SearchService(settings, embedder=fake_embedder, catalog=catalog)

@@ -27,7 +27,7 @@ def server(bundled_service, bundled_settings):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # start-up loads the embedder and the language model
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"server exited: {process.stdout.read()}")
@@ -38,7 +38,7 @@ def server(bundled_service, bundled_settings):
             time.sleep(0.5)
     else:
         process.kill()
-        pytest.fail("server did not become healthy in 120 s")
+        pytest.fail("server did not become healthy in 300 s")
     yield base
     process.terminate()
     process.wait(timeout=30)
@@ -82,3 +82,30 @@ def test_bad_requests_over_http_and_the_server_keeps_serving(server):
     assert big.status_code == 413
     ok = httpx.post(f"{server}/v1/search", json={"query": "what is a VAE", "course": "genai-basics"})
     assert ok.status_code == 200 and ok.json()["hits"]
+
+
+def test_ask_streams_a_cited_answer_from_the_real_model(server):
+    with httpx.stream("POST", f"{server}/v1/ask", timeout=120, json={
+        "question": "Who proposed the LSTM and when?", "course": "genai-basics", "stream": True,
+    }) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line.startswith(("event:", "data:"))]
+    events = [line[7:] for line in lines if line.startswith("event:")]
+    assert events.count("token") >= 2 and events[-1] == "done"
+    import json
+
+    done = json.loads(lines[-1][6:])
+    assert "1997" in done["answer"] and done["citations"] and not done["refused"]
+    assert done["timings"]["first_token_ms"] > 0
+
+
+def test_openai_client_against_the_real_server(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}/v1", api_key="unused", timeout=120)
+    assert "studyhall/genai-basics" in [m.id for m in client.models.list()]
+    completion = client.chat.completions.create(
+        model="studyhall/genai-basics",
+        messages=[{"role": "user", "content": "How many credits is this course worth?"}],
+    )
+    assert completion.model_extra["studyhall"]["refused"] is True

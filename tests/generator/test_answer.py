@@ -7,7 +7,7 @@ import pytest
 from generator.answer import PROMPT_MARGIN, AnswerService
 from generator.base import GenerationParams
 from generator.conversations import ConversationStore
-from generator.prompts import NOT_COVERED, REMINDER, system_prompt
+from generator.prompts import JUDGE, NOT_COVERED, REMINDER, system_prompt
 from generator.queue import Busy
 from retriever.service import InvalidRequest, SearchService
 from studyhall.settings import AnswerSettings
@@ -22,7 +22,7 @@ def search(settings, catalog, fake_embedder, ingestor, course_dir) -> SearchServ
 
 def make_service(settings, search, generator, tmp_path, **answer) -> AnswerService:
     settings = settings.model_copy(update={
-        "answer": AnswerSettings(**({"min_confidence": 0.3} | answer)),
+        "answer": AnswerSettings(**({"min_confidence": 0.3, "judge": False} | answer)),
     })
     return AnswerService(settings, search, generator, ConversationStore(tmp_path / "c.sqlite"))
 
@@ -131,3 +131,22 @@ def test_bad_questions_and_foreign_sessions_are_refused(settings, search, tmp_pa
     session = service.store.new_session("other")
     with pytest.raises(InvalidRequest, match="another course"):
         service.ask("what is a GAN", "tiny", session_id=session)
+
+
+def test_the_coverage_check_shares_the_sources_prefix_with_the_answer(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "yes" if JUDGE in m[1].content else "Two nets [1].")
+    service = make_service(settings, search, generator, tmp_path, judge=True)
+    answer = service.ask("what does the discriminator do", "tiny")
+    judge, reply = generator.calls
+    assert judge[0] == reply[0]
+    prefix = judge[1].content[: -len(JUDGE)]
+    assert reply[1].content.startswith(prefix) and reply[1].content.endswith(REMINDER)
+    assert not answer.refused and answer.citations
+
+
+def test_a_no_from_the_coverage_check_refuses_without_generating(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "No" if JUDGE in m[1].content else "made up [1]")
+    service = make_service(settings, search, generator, tmp_path, judge=True)
+    answer = service.ask("what does the discriminator do", "tiny")
+    assert answer.refused and answer.suggestions
+    assert len(generator.calls) == 1  # the check only

@@ -1,6 +1,6 @@
 import pytest
 
-from generator.citations import CitationStream, clean
+from generator.citations import CitationStream, attribute, clean
 
 
 def test_valid_markers_stay_and_invalid_ones_go():
@@ -27,3 +27,16 @@ def test_the_stream_filter_agrees_with_clean_however_tokens_are_split(split):
     out += stream.flush()
     assert out == "Attention runs in parallel [1]. RNNs do not [2]. Array a[0] [3"
     assert stream.cited == [1, 2]
+
+
+def test_an_uncited_sentence_is_attributed_to_the_passage_that_supports_it():
+    passages = ["The LSTM was proposed by Hochreiter and Schmidhuber in 1997.",
+                "GANs pit a generator against a discriminator."]
+    text = attribute("Hochreiter and Schmidhuber proposed the LSTM in 1997. It was nice.", passages)
+    assert text == "Hochreiter and Schmidhuber proposed the LSTM in 1997 [1]. It was nice."
+
+
+def test_attribution_leaves_cited_and_unsupported_sentences_alone():
+    passages = ["GANs pit a generator against a discriminator."]
+    text = "A generator and a discriminator compete [1]. Transformers use attention heads."
+    assert attribute(text, passages) == text

@@ -1,0 +1,130 @@
+"""`make bench` (part 2): answering speed with the default model, against a bare
+llama-cpp-python call on the same prompt and the same model instance, in the same run.
+
+1. Ten questions end to end: time to first token p50/p95, whole answer p50.
+2. Decode speed of studyhall's stream against ``Llama.create_chat_completion`` streaming
+   the very same messages (same weights, same threads). Goal: ratio >= 0.95.
+3. The fixed system prompt's KV cache: first token after ``Llama.reset()`` (nothing
+   cached) against the next question (system prompt cached).
+4. Peak RSS.
+
+Writes bench/results/answers.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eval.datasets import default_dataset, load_questions  # noqa: E402
+from generator.answer import build_answer_service  # noqa: E402
+from generator.prompts import answer_messages  # noqa: E402
+from ingest.pipeline import Ingestor  # noqa: E402
+from retriever.service import SearchService  # noqa: E402
+from studyhall.settings import Settings  # noqa: E402
+
+COURSE = ROOT / "corpus" / "genai-basics"
+QUESTIONS = 10
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def decode_rate(pieces: list[tuple[float, str]], count_tokens) -> float:
+    """Tokens per second after the first piece."""
+    if len(pieces) < 2:
+        return 0.0
+    tokens = count_tokens("".join(text for _, text in pieces[1:]))
+    return tokens / (pieces[-1][0] - pieces[0][0])
+
+
+def main() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-answers-"))
+    settings = Settings(data_dir=data_dir)
+    search = SearchService(settings)
+    Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
+    service = build_answer_service(settings, search)
+    service.store = None
+    service.warm_up()
+    llm = service.generator._llm  # the one llama.cpp instance studyhall uses
+    count = service.generator.count_tokens
+
+    questions = [q.question for q in load_questions(default_dataset("genai-basics"))
+                 if q.answerable][:QUESTIONS]
+    first, total, ours_rate = [], [], []
+    for question in questions:
+        started = time.perf_counter()
+        pieces = []
+        for kind, payload in service.stream(question, "genai-basics"):
+            if kind == "token":
+                pieces.append((time.perf_counter(), payload))
+            else:
+                answer = payload
+        total.append((time.perf_counter() - started) * 1000)
+        if answer.timings["first_token_ms"] is not None:
+            first.append(answer.timings["first_token_ms"])
+            ours_rate.append(decode_rate(pieces, count))
+
+    # the same messages through the bare library call, on the same instance
+    index = search.index("genai-basics")
+    bare_rate = []
+    for question in questions:
+        hits = search.search(question, "genai-basics", k=settings.answer.sources)
+        prompt = service._fit(index, question, hits)
+        messages = [m.as_dict() for m in answer_messages(index.manifest.title, question,
+                                                         prompt.blocks)]
+        pieces = []
+        for chunk in llm.create_chat_completion(messages=messages, stream=True, temperature=0.0,
+                                                max_tokens=settings.generator.max_tokens):
+            text = chunk["choices"][0]["delta"].get("content")
+            if text:
+                pieces.append((time.perf_counter(), text))
+        bare_rate.append(decode_rate(pieces, count))
+
+    # KV cache of the fixed prefix: nothing cached vs system prompt cached
+    llm.reset()
+    cold = service.ask(questions[0], "genai-basics").timings["first_token_ms"]
+    warm = service.ask(questions[1], "genai-basics").timings["first_token_ms"]
+
+    answered = [r for r in ours_rate if r > 0]
+    results = {
+        "questions": len(questions),
+        "first_token_ms_p50": percentile(first, 0.5),
+        "first_token_ms_p95": percentile(first, 0.95),
+        "total_ms_p50": percentile(total, 0.5),
+        "decode_tok_s": sum(answered) / len(answered),
+        "bare_decode_tok_s": sum(bare_rate) / len(bare_rate),
+        "cold_first_token_ms": cold,
+        "warm_first_token_ms": warm,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": service.generator.n_threads,
+    }
+    results["decode_ratio"] = results["decode_tok_s"] / results["bare_decode_tok_s"]
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "answers.json").write_text(json.dumps(results, indent=2))
+    r = results
+    print("| measure | studyhall | baseline, same run | ratio |")
+    print("|---|---|---|---|")
+    print(f"| time to first token ({r['questions']} questions) | p50 "
+          f"{r['first_token_ms_p50'] / 1000:.1f} s, p95 {r['first_token_ms_p95'] / 1000:.1f} s"
+          " | | |")
+    print(f"| whole answer | p50 {r['total_ms_p50'] / 1000:.1f} s | | |")
+    print(f"| decode speed | {r['decode_tok_s']:.1f} tok/s | bare llama-cpp-python, same "
+          f"prompts: {r['bare_decode_tok_s']:.1f} tok/s | {r['decode_ratio']:.2f}× (goal ≥ 0.95) |")
+    print(f"| first token, system prompt cached | {r['warm_first_token_ms'] / 1000:.1f} s | "
+          f"nothing cached: {r['cold_first_token_ms'] / 1000:.1f} s | |")
+    print(f"| peak RSS | {r['peak_rss_mb']:.0f} MB | {r['threads']} threads | |")
+
+
+if __name__ == "__main__":
+    main()
