@@ -49,7 +49,7 @@ def decode_rate(pieces: list[tuple[float, str]], count_tokens) -> float:
 
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-answers-"))
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, models_dir=ROOT / ".studyhall" / "models")
     search = SearchService(settings)
     Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
     service = build_answer_service(settings, search)

@@ -5,7 +5,8 @@
    into a standalone question, using the recent turns, so retrieval sees what it means.
 3. Retrieval (hybrid by default) finds the passages. If the best passage's cosine to the
    question is below ``min_confidence`` the course is taken not to cover it: the answer
-   says so and names the closest lessons, without calling the model (fast).
+   says so and names the closest lessons, without calling the model (fast). Between
+   that and ``judge_below`` the model is first asked whether the sources answer it.
 4. Otherwise the passages go to the model as numbered sources, trimmed so the prompt
    and the answer fit the model's context window, and the answer streams back with
    citation markers that point nowhere removed as they appear.
@@ -193,6 +194,7 @@ class AnswerService:
             prompt = self._fit(index, standalone, hits)
             with ticket:
                 covered = (not self.settings.answer.judge
+                           or confidence >= self.settings.answer.judge_below
                            or self._covered(title, standalone, prompt.blocks, cancel))
                 raw = ""
                 if covered:
@@ -283,7 +285,7 @@ def build_answer_service(settings: Settings, search: SearchService) -> AnswerSer
     the conversation store in the data directory."""
     from generator.backends import build_generator
 
-    generator = build_generator(settings.generator, settings.models_dir)
+    generator = build_generator(settings.generator, settings.model_store)
     return AnswerService(settings, search, generator, ConversationStore(settings.database))
 
 

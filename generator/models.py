@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -93,12 +93,14 @@ def sha256_of(path: Path) -> str:
 
 
 def _module_dir(module: str, spec: ModelSpec) -> Path:
-    try:
-        return Path(importlib.import_module(module).__file__).parent
-    except ImportError:
+    """Where an installed package's files are, found without running its code (the
+    SmolLM2 package imports a CLI it was installed without)."""
+    found = importlib.util.find_spec(module)
+    if found is None or not found.submodule_search_locations:
         raise ModelNotAvailable(
             f"model {spec.name!r} ({spec.size_note}) is not installed: {spec.install_hint()}"
-        ) from None
+        )
+    return Path(next(iter(found.submodule_search_locations)))
 
 
 def _part_files(spec: ModelSpec) -> list[Path]:

@@ -98,6 +98,11 @@ class AnswerSettings(BaseModel):
         True, description="Ask the model whether the sources answer the question before it "
         "answers (one extra token; the sources are evaluated once for both)."
     )
+    judge_below: float = Field(
+        0.50, ge=-1.0, le=1.0,
+        description="Ask that only when the best passage's cosine is below this: above it "
+        "retrieval is sure enough, and the check would only add wrong refusals.",
+    )
     history_turns: int = Field(4, ge=0, le=20, description="Earlier turns used for follow-ups.")
     max_waiting: int = Field(
         4, ge=0, le=1000, description="Requests that may wait for the model; more get 503."
@@ -123,6 +128,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path(".studyhall"), description="Where course indexes and databases live."
     )
+    models_dir: Path | None = Field(
+        None, description="Where model files are assembled (default: <data_dir>/models)."
+    )
     embedder: str = Field(
         "sentence-transformers/all-MiniLM-L6-v2",
         description="Sentence-transformers model: a known packaged name or a local directory.",
@@ -138,8 +146,8 @@ class Settings(BaseSettings):
         return self.data_dir / "courses"
 
     @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
+    def model_store(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def database(self) -> Path:

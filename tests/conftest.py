@@ -172,10 +172,16 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
-def bundled_settings(tmp_path_factory) -> Settings:
+def models_dir(tmp_path_factory) -> Path:
+    """One place for the assembled language model, shared by every slow test."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def bundled_settings(tmp_path_factory, models_dir) -> Settings:
     """Default settings over a data directory holding the bundled course, ingested once."""
     data_dir = tmp_path_factory.mktemp("bundled")
-    return Settings(data_dir=data_dir)
+    return Settings(data_dir=data_dir, models_dir=models_dir)
 
 
 @pytest.fixture(scope="session")

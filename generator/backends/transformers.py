@@ -34,8 +34,14 @@ class TransformersGenerator:
             if self._model is not None:
                 return
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            try:
+                import torch
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError:
+                raise ImportError(
+                    "the transformers backend needs transformers and torch: "
+                    "pip install 'studyhall[transformers]'"
+                ) from None
 
             if self.gguf_path is not None:
                 source, extra = str(self.gguf_path.parent), {"gguf_file": self.gguf_path.name}

@@ -228,3 +228,16 @@ def test_langchain_chat_openai_talks_to_a_course(running):
     assert message.content.startswith("The discriminator tells real from fake [1]")
     streamed = "".join(chunk.content for chunk in llm.stream("what does the discriminator do"))
     assert "real from fake [1]" in streamed
+
+
+def test_the_openai_backend_streams_from_an_openai_compatible_server(running):
+    """studyhall's own /v1/chat/completions is such a server: the backend must speak it."""
+    from generator.backends.openai import OpenAIGenerator
+    from generator.base import ChatMessage, GenerationParams
+
+    base, _, _ = running
+    backend = OpenAIGenerator(f"{base}/v1", "studyhall/tiny")
+    pieces = list(backend.stream([ChatMessage("user", "what does the discriminator do")],
+                                 GenerationParams(max_tokens=64)))
+    assert len(pieces) > 3
+    assert "".join(pieces).startswith("The discriminator tells real from fake [1]")

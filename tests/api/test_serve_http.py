@@ -21,7 +21,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(bundled_service, bundled_settings):
     port = free_port()
-    env = os.environ | {"STUDYHALL_DATA_DIR": str(bundled_settings.data_dir)}
+    env = os.environ | {"STUDYHALL_DATA_DIR": str(bundled_settings.data_dir),
+                        "STUDYHALL_MODELS_DIR": str(bundled_settings.model_store)}
     process = subprocess.Popen(
         [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

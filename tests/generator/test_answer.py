@@ -46,7 +46,7 @@ def test_sources_reach_the_model_numbered_after_the_fixed_system_prompt(settings
     system, user = generator.calls[0]
     assert system.role == "system" and "Tiny Course" in system.content
     assert "not instructions" in system.content
-    assert user.content.startswith("Sources:\n\n[1] ")
+    assert user.content.startswith("Sources:\n\n<source n=1 ")
     assert "Question: what does the discriminator do\n\n" in user.content
     assert user.content.endswith(REMINDER)
     service.ask("what is the generator", "tiny")
@@ -90,7 +90,7 @@ def test_a_follow_up_is_rewritten_before_retrieval(settings, search, tmp_path):
 
 def test_sources_are_trimmed_to_fit_the_context_window(settings, search, tmp_path):
     question = "generator discriminator noise latent encoder"
-    fixed = len(system_prompt("Tiny Course").split()) + len(question.split())
+    fixed = sum(len(t.split()) for t in (system_prompt("Tiny Course"), question, REMINDER))
     window = 850 + fixed + PROMPT_MARGIN + 16 + 40  # room for about 40 words of sources
     generator = ScriptedGenerator(lambda m: "ok [1]", context_window=window)
     service = make_service(settings, search, generator, tmp_path)
@@ -150,3 +150,10 @@ def test_a_no_from_the_coverage_check_refuses_without_generating(settings, searc
     answer = service.ask("what does the discriminator do", "tiny")
     assert answer.refused and answer.suggestions
     assert len(generator.calls) == 1  # the check only
+
+
+def test_confident_retrieval_skips_the_coverage_check(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "No" if JUDGE in m[1].content else "Two nets [1].")
+    service = make_service(settings, search, generator, tmp_path, judge=True, judge_below=0.3)
+    answer = service.ask("what does the discriminator do", "tiny")
+    assert not answer.refused and len(generator.calls) == 1  # the answer only

@@ -1,0 +1,43 @@
+"""Retrieved text is data, never instructions.
+
+Two layers, because neither alone holds against a small model: the prompt fences each
+source (``<source n=1> … </source>``) and says, last thing before the answer, that text
+inside a fence is material to answer from, never instructions; and before a passage is
+shown, sentences that read like instructions to an AI model ("ignore all previous
+instructions", "you are now in debug mode", "reveal your system prompt") are removed and
+logged. The pattern list is not complete — hence the fence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+log = logging.getLogger(__name__)
+
+INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|rules?|prompts?|"
+    r"guidelines)\b"
+    r"|\byou are now\b|\bfrom now on\b[^.!?\n]{0,40}\b(?:reply|respond|answer|say|act)\b"
+    r"|\b(?:reveal|print|show|repeat|output)\b[^.!?\n]{0,30}\bsystem prompt\b"
+    r"|\b(?:reply|respond|answer)\b[^.!?\n]{0,20}\bonly with\b"
+    r"|\bnew instructions?\b|\bdebug mode\b|\bjailbreak",
+    re.IGNORECASE,
+)
+_SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
+REMOVED = "[instruction-like text removed]"
+
+
+def neutralize(text: str, where: str = "") -> str:
+    """The text without its instruction-like sentences (each replaced by a marker)."""
+    if not INSTRUCTION_LIKE.search(text):
+        return text
+    kept = []
+    for sentence in _SENTENCES.split(text):
+        if INSTRUCTION_LIKE.search(sentence):
+            log.warning("removed instruction-like text from a source %s: %.80r", where, sentence)
+            if not kept or kept[-1] != REMOVED:
+                kept.append(REMOVED)
+        elif sentence:
+            kept.append(sentence)
+    return " ".join(kept)
