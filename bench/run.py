@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from eval.datasets import default_dataset, load_questions  # noqa: E402
+from eval.metrics import percentile  # noqa: E402
 from ingest.catalog import Catalog  # noqa: E402
 from ingest.embedder import SentenceTransformerEmbedder  # noqa: E402
 from ingest.pipeline import Ingestor  # noqa: E402
@@ -36,11 +37,6 @@ from studyhall.settings import Settings  # noqa: E402
 
 COURSE = ROOT / "corpus" / "genai-basics"
 REPEATS = 2
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

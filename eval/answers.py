@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from eval.datasets import Question
-from eval.metrics import mean
+from eval.metrics import mean, percentile
 from ingest.lexical import tokenize
 
 FACT_WORDS_PRESENT = 0.6
@@ -89,13 +89,6 @@ class AnswerReport:
             ("whole answer p50 / p95", f"{ms(self.total_ms_p50)} / {ms(self.total_ms_p95)}"),
         ]
         return "\n".join(["| measure | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows])
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def judge(question: Question, answer) -> AnswerRecord:
@@ -166,9 +159,9 @@ def evaluate_answers(
         key_fact_recall=mean([r.key_fact_recall or 0.0 for r in answerable]),
         citation_precision=_cited_precision(records, answers, {q.id: q for q in questions}),
         refusal_rate=mean([float(r.refused) for r in outside]),
-        first_token_ms_p50=_percentile(first, 0.5),
-        first_token_ms_p95=_percentile(first, 0.95),
-        total_ms_p50=_percentile(totals, 0.5) or 0.0,
-        total_ms_p95=_percentile(totals, 0.95) or 0.0,
+        first_token_ms_p50=percentile(first, 0.5),
+        first_token_ms_p95=percentile(first, 0.95),
+        total_ms_p50=percentile(totals, 0.5) or 0.0,
+        total_ms_p95=percentile(totals, 0.95) or 0.0,
         records=records,
     )

@@ -30,3 +30,11 @@ def first_relevant_rank(relevant: Sequence[bool]) -> int | None:
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank q-quantile (q in [0, 1]); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from studyhall.hashing import sha256_file
+
 log = logging.getLogger(__name__)
 
 
@@ -82,14 +84,6 @@ PROFILES = {
     "fast": "qwen2.5-coder-0.5b-instruct-q4_k_m",
     "tiny": "smollm2-135m-instruct-q4_1",
 }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _module_dir(module: str, spec: ModelSpec) -> Path:
@@ -195,7 +189,7 @@ def _verify(path: Path, spec: ModelSpec, *, remove_on_mismatch: bool) -> None:
         return
     if not path.is_file():
         raise ModelNotAvailable(f"model file {path} is missing: {spec.install_hint()}")
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != spec.sha256:
         if remove_on_mismatch:
             path.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ from ingest.store import (
     check_compatible,
     write_version,
 )
+from studyhall.hashing import sha256_file
 from studyhall.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,6 @@ class IngestReport:
             f"{len(self.removed)} removed, {len(self.skipped)} skipped; chunks: {self.chunks} "
             f"({self.embedded} embedded, {self.reused_vectors} reused) in {self.seconds:.1f}s"
         )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _text_key(text: str) -> str:

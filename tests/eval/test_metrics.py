@@ -23,3 +23,11 @@ def test_k_must_be_positive():
 
 def test_mean_of_nothing_is_zero():
     assert mean([]) == 0.0 and mean([1.0, 0.0]) == 0.5
+
+
+def test_percentile_is_nearest_rank():
+    from eval.metrics import percentile
+
+    assert percentile([], 0.5) is None
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert percentile([float(v) for v in range(1, 101)], 0.95) == 95.0
