@@ -11,7 +11,9 @@
    and the answer fit the model's context window, and the answer streams back with
    citation markers that point nowhere removed as they appear.
 5. The final answer lists only the sources it cites. An answer in which the model says
-   the sources do not cover the question is marked ``refused``.
+   the sources do not cover the question, or none of whose sentences a source supports
+   (the model answering from memory), is withdrawn and marked ``refused``; the ``done``
+   event's text is then the refusal, which replaces what was streamed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from generator.base import GenerationParams, Generator
-from generator.citations import CitationStream, attribute, clean
+from generator.citations import CitationStream, attribute, clean, grounded
 from generator.conversations import ConversationStore, UnknownSession
 from generator.passages import build_passages
 from generator.prompts import (
@@ -203,7 +205,8 @@ class AnswerService:
                                                     timings, started)
             # A refusal is read off what the model wrote, before any citation is attributed.
             raw_text, raw_cited = clean(raw.strip(), len(prompt.blocks))
-            if not covered or (not raw_cited and _REFUSAL.search(raw_text)):
+            said_not_covered = not raw_cited and _REFUSAL.search(raw_text)
+            if not covered or said_not_covered or not grounded(raw_text, prompt.texts):
                 answer = refusal()
                 answer.sources_given = len(prompt.blocks)
                 if not covered:

@@ -91,6 +91,28 @@ def _content(text: str) -> set[str]:
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\"'(])")
 
 
+def _best_source(sentence: str, passage_words: list[set[str]]) -> tuple[int, float] | None:
+    """(index, share) of the passage holding the largest share of the sentence's content
+    words; None for sentences too short to judge (under three content words)."""
+    words = _content(MARKER.sub("", sentence))
+    if len(words) < 3 or not passage_words:
+        return None
+    shares = [len(words & pw) / len(words) for pw in passage_words]
+    best = max(range(len(shares)), key=shares.__getitem__)
+    return best, shares[best]
+
+
+def grounded(text: str, passages: list[str], *, min_support: float = 0.5) -> bool:
+    """Whether at least one sentence of ``text`` is supported by a passage (holds at least
+    ``min_support`` of its content words). An answer with none is the model's memory,
+    not the course: measured, every out-of-course answer that got past the coverage
+    checks had none, and only one answerable answer (a wrong one)."""
+    passage_words = [_content(p) for p in passages]
+    judged = [_best_source(s, passage_words) for s in _SENTENCE.split(text)]
+    judged = [j for j in judged if j is not None]
+    return not judged or any(share >= min_support for _, share in judged)
+
+
 def attribute(text: str, passages: list[str], *, min_support: float = 0.5) -> str:
     """Give each sentence that cites nothing the passage that supports it, if one does.
 
@@ -104,13 +126,12 @@ def attribute(text: str, passages: list[str], *, min_support: float = 0.5) -> st
     passage_words = [_content(p) for p in passages]
     out = []
     for sentence in _SENTENCE.split(text):
-        words = _content(MARKER.sub("", sentence))
-        if MARKER.search(sentence) or len(words) < 3:
+        judged = None if MARKER.search(sentence) else _best_source(sentence, passage_words)
+        if judged is None:
             out.append(sentence)
             continue
-        shares = [len(words & pw) / len(words) for pw in passage_words]
-        best = max(range(len(shares)), key=shares.__getitem__)
-        if shares[best] >= min_support:
+        best, share = judged
+        if share >= min_support:
             stripped = sentence.rstrip()
             end = len(stripped) - 1 if stripped and stripped[-1] in ".!?" else len(stripped)
             sentence = f"{stripped[:end]} [{best + 1}]{stripped[end:]}"

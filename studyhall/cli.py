@@ -177,6 +177,11 @@ def _run_answer(service, question: str, course: str, *, session_id: str | None,
     else:
         if not stream:
             typer.echo(answer.text, nl=False)
+        elif answer.refused and answer.timings.get("first_token_ms") is not None:
+            # what streamed was withdrawn: the sources do not support it
+            typer.secho("\n(withdrawn: the course sources do not support this answer)",
+                        fg=typer.colors.YELLOW)
+            typer.echo(answer.text, nl=False)
         typer.echo()
         _print_sources(answer)
     return answer

@@ -157,3 +157,10 @@ def test_confident_retrieval_skips_the_coverage_check(settings, search, tmp_path
     service = make_service(settings, search, generator, tmp_path, judge=True, judge_below=0.3)
     answer = service.ask("what does the discriminator do", "tiny")
     assert not answer.refused and len(generator.calls) == 1  # the answer only
+
+
+def test_an_answer_from_memory_is_withdrawn(settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "Dropout randomly zeroes hidden activations [1].")
+    service = make_service(settings, search, generator, tmp_path)
+    answer = service.ask("what does the discriminator do", "tiny")
+    assert answer.refused and answer.text.startswith(NOT_COVERED) and answer.citations == []

@@ -40,3 +40,13 @@ def test_attribution_leaves_cited_and_unsupported_sentences_alone():
     passages = ["GANs pit a generator against a discriminator."]
     text = "A generator and a discriminator compete [1]. Transformers use attention heads."
     assert attribute(text, passages) == text
+
+
+def test_an_answer_with_no_supported_sentence_is_not_grounded():
+    from generator.citations import grounded
+
+    passages = ["The discriminator is a classifier that tells real samples from fakes."]
+    assert grounded("The discriminator tells real samples from fakes [1].", passages)
+    assert not grounded("Dropout randomly zeroes activations during training to regularise.",
+                        passages)
+    assert grounded("Yes.", passages)  # too short to judge is not a reason to withdraw
