@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import closing
+from contextlib import aclosing, closing
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -66,3 +66,14 @@ async def bridge(start: Callable[[threading.Event], Iterator],
 def sse(event: str, data: dict | str) -> str:
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     return f"event: {event}\ndata: {payload}\n\n"
+
+
+async def turn_events(turn, is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator:
+    """The (kind, payload) events of a prepared answer turn, for a streaming response;
+    its queue place is given up however the response ends (even if it never starts)."""
+    try:
+        async with aclosing(bridge(turn.stream, is_disconnected)) as events:
+            async for event in events:
+                yield event
+    finally:
+        turn.abandon()

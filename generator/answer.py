@@ -122,28 +122,17 @@ class AnswerService:
                 for _ in s:
                     pass
 
-    # --- the whole answer at once -------------------------------------------------
+    # --- one question -------------------------------------------------------------
 
-    def ask(self, question: str, course: str, *, session_id: str | None = None,
-            history: list[tuple[str, str]] | None = None, ticket: Ticket | None = None) -> Answer:
-        events = self.stream(question, course, session_id=session_id, history=history,
-                             ticket=ticket)
-        for kind, payload in events:
-            if kind == "done":
-                return payload
-        raise RuntimeError("answer stream ended without a result")  # pragma: no cover
-
-    # --- streaming ----------------------------------------------------------------
-
-    def stream(self, question: str, course: str, *, session_id: str | None = None,
-               history: list[tuple[str, str]] | None = None, ticket: Ticket | None = None,
-               cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Yield ("token", text) pieces, then ("done", Answer).
+    def prepare(self, question: str, course: str, *, session_id: str | None = None,
+                history: list[tuple[str, str]] | None = None) -> Turn:
+        """Check the request and take a place in the model queue, now: a bad question,
+        an unknown course or session raise here, and a full queue raises ``Busy``, before
+        anything is generated (the API turns these into 4xx/503 before sending a 200).
 
         A conversation is either stored (``session_id``; a new session when omitted) or
         passed in whole by a stateless caller (``history``: (role, text) pairs, oldest
-        first; nothing is stored). ``ticket`` is a place already taken in the model
-        queue (the API takes it first so it can refuse with 503); else one is taken here.
+        first; nothing is stored).
         """
         started = time.perf_counter()
         request = self.search.validate(question, course, k=self.settings.answer.sources)
@@ -151,12 +140,15 @@ class AnswerService:
                 and self.store.session_course(session_id) != request.course):
             raise InvalidRequest("session_id",
                                  f"session {session_id!r} belongs to another course")
-        ticket = ticket or self.queue.enter()
-        try:
-            yield from self._answer(request, question, session_id, history, ticket, cancel,
-                                    started)
-        finally:
-            ticket.leave()
+        return Turn(self, request, question, session_id, history, self.queue.enter(), started)
+
+    def ask(self, question: str, course: str, **conversation) -> Answer:
+        return self.prepare(question, course, **conversation).run()
+
+    def stream(self, question: str, course: str, *, cancel: threading.Event | None = None,
+               **conversation) -> Iterator[Event]:
+        """Yield ("token", text) pieces, then ("done", Answer)."""
+        yield from self.prepare(question, course, **conversation).stream(cancel)
 
     def _answer(self, request, question: str, session_id: str | None,
                 history: list[tuple[str, str]] | None, ticket: Ticket,
@@ -283,6 +275,36 @@ class AnswerService:
         return prompt
 
 
+@dataclass
+class Turn:
+    """A validated question holding its place in the model queue. Run or stream it once;
+    the place is given up when it ends, or by :meth:`abandon` if it never starts."""
+
+    service: AnswerService
+    request: object
+    question: str
+    session_id: str | None
+    history: list[tuple[str, str]] | None
+    ticket: Ticket
+    started: float
+
+    def stream(self, cancel: threading.Event | None = None) -> Iterator[Event]:
+        try:
+            yield from self.service._answer(self.request, self.question, self.session_id,
+                                            self.history, self.ticket, cancel, self.started)
+        finally:
+            self.ticket.leave()
+
+    def run(self) -> Answer:
+        for kind, payload in self.stream():
+            if kind == "done":
+                return payload
+        raise RuntimeError("answer stream ended without a result")  # pragma: no cover
+
+    def abandon(self) -> None:
+        self.ticket.leave()
+
+
 def build_answer_service(settings: Settings, search: SearchService) -> AnswerService:
     """The answer service the CLI and the API use: the configured backend and model, and
     the conversation store in the data directory."""
@@ -312,4 +334,4 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
-__all__ = ["Answer", "AnswerService", "NOT_COVERED", "UnknownSession"]
+__all__ = ["Answer", "AnswerService", "NOT_COVERED", "Turn", "UnknownSession"]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import aclosing
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -9,8 +8,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnswerServiceDep
-from api.streaming import bridge, sse
-from generator.conversations import UnknownMessage, UnknownSession
+from api.streaming import sse, turn_events
+from generator.conversations import UnknownMessage
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["answers"])
@@ -34,40 +33,21 @@ async def ask(body: AskBody, service: AnswerServiceDep, request: Request):
     """A grounded answer with numbered citations, or a refusal when the course does not
     cover the question. With ``stream: true``: SSE events ``token`` ({"text"}) as the
     answer is generated, then ``done`` (the whole answer) or ``error``."""
-    # Validate and take a place in the queue first: bad input is a 4xx and a full queue
-    # a 503, before any 200 is sent.
-    service.search.validate(body.question, body.course, k=1)
-    ticket = service.queue.enter()
-
-    def start(cancel):
-        return service.stream(body.question, body.course, session_id=body.session_id,
-                              ticket=ticket, cancel=cancel)
-
+    # Bad input is a 4xx and a full queue a 503 here, before any 200 is sent.
+    turn = service.prepare(body.question, body.course, session_id=body.session_id)
     if not body.stream:
-        try:
-            answer = await run_in_threadpool(
-                lambda: service.ask(body.question, body.course, session_id=body.session_id,
-                                    ticket=ticket)
-            )
-        except UnknownSession as exc:
-            raise HTTPException(404, str(exc)) from None
-        finally:
-            ticket.leave()
-        return answer.to_dict()
+        return (await run_in_threadpool(turn.run)).to_dict()
 
     async def events():
         try:
-            async with aclosing(bridge(start, request.is_disconnected)) as stream:
-                async for kind, payload in stream:
-                    if kind == "token":
-                        yield sse("token", {"text": payload})
-                    else:
-                        yield sse("done", payload.to_dict())
+            async for kind, payload in turn_events(turn, request.is_disconnected):
+                if kind == "token":
+                    yield sse("token", {"text": payload})
+                else:
+                    yield sse("done", payload.to_dict())
         except Exception as exc:  # the stream has started: report in-band
             log.exception("answer stream failed")
             yield sse("error", {"detail": str(exc)})
-        finally:
-            ticket.leave()
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from contextlib import aclosing
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnswerServiceDep, SearchServiceDep
-from api.streaming import bridge
+from api.streaming import turn_events
 from retriever.service import InvalidRequest
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -77,17 +76,11 @@ def _extra(answer) -> dict:
 async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
                            request: Request):
     course, question, history = _parse(body)
-    service.search.validate(question, course, k=1)
-    ticket = service.queue.enter()
+    turn = service.prepare(question, course, history=history)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     if not body.stream:
-        try:
-            answer = await run_in_threadpool(
-                lambda: service.ask(question, course, history=history, ticket=ticket)
-            )
-        finally:
-            ticket.leave()
+        answer = await run_in_threadpool(turn.run)
         return {
             "id": completion_id, "object": "chat.completion", "created": created,
             "model": body.model,
@@ -105,21 +98,14 @@ async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
             data["studyhall"] = extra
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-    def start(cancel):
-        return service.stream(question, course, history=history, ticket=ticket, cancel=cancel)
-
     async def events():
-        try:
-            yield chunk({"role": "assistant", "content": ""})
-            async with aclosing(bridge(start, request.is_disconnected)) as stream:
-                async for kind, payload in stream:
-                    if kind == "token":
-                        yield chunk({"content": payload})
-                    else:
-                        yield chunk({}, "stop", _extra(payload))
-            yield "data: [DONE]\n\n"
-        finally:
-            ticket.leave()
+        yield chunk({"role": "assistant", "content": ""})
+        async for kind, payload in turn_events(turn, request.is_disconnected):
+            if kind == "token":
+                yield chunk({"content": payload})
+            else:
+                yield chunk({}, "stop", _extra(payload))
+        yield "data: [DONE]\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
