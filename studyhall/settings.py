@@ -109,6 +109,15 @@ class AnswerSettings(BaseModel):
     )
 
 
+class DemoSettings(BaseModel):
+    timeout_s: float = Field(
+        120.0, gt=0, le=3600, description="A demo run longer than this is cancelled."
+    )
+    max_waiting: int = Field(
+        2, ge=0, le=64, description="Demo runs that may wait for the one running; more → 503."
+    )
+
+
 class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `studyhall serve` binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port `studyhall serve` binds.")
@@ -139,6 +148,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    demos: DemoSettings = Field(default_factory=DemoSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @property
@@ -148,6 +158,11 @@ class Settings(BaseSettings):
     @property
     def model_store(self) -> Path:
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def demo_runs(self) -> Path:
+        """Where finished demo runs (result JSON + figures) are kept, keyed by run id."""
+        return self.data_dir / "demo-runs"
 
     @property
     def database(self) -> Path:
