@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodySizeLimit, install_error_handlers
-from api.routes import ask, courses, health, openai_compat, search
+from api.routes import ask, courses, health, openai_compat, search, tools
+from demos.registry import build_runner
 from generator.answer import AnswerService, build_answer_service
 from retriever.service import SearchService
 from studyhall import __version__
@@ -53,9 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.search = SearchService(settings)  # cheap: models load in warm_up or on use
-    app.state.answers = _once(lambda: build_answer_service(settings, app.state.search))
+    app.state.demos = build_runner(settings)  # cheap: demo modules load on first use
+    app.state.answers = _once(
+        lambda: build_answer_service(settings, app.state.search, app.state.demos))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
-    for module in (health, courses, search, ask, openai_compat):
+    for module in (health, courses, search, ask, openai_compat, tools):
         app.include_router(module.router)
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from demos.registry import DemoRunner
 from generator.answer import AnswerService
 from retriever.service import SearchService
 
@@ -23,3 +24,10 @@ def get_answer_service(request: Request) -> AnswerService:
 
 
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
+
+
+def get_demo_runner(request: Request) -> DemoRunner:
+    return request.app.state.demos
+
+
+DemoRunnerDep = Annotated[DemoRunner, Depends(get_demo_runner)]

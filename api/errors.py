@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from demos.base import Cancelled
+from demos.registry import DemoTimeout, InvalidParameters, UnknownTool
 from generator.conversations import UnknownSession
 from generator.models import ModelNotAvailable
 from generator.queue import Busy
@@ -38,6 +40,24 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
         detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(UnknownTool)
+    async def unknown_tool(_: Request, exc: UnknownTool) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "known_tools": exc.known}, status_code=404)
+
+    @app.exception_handler(InvalidParameters)
+    async def bad_parameters(_: Request, exc: InvalidParameters) -> JSONResponse:
+        detail = [{"loc": ["body", e["field"]], "msg": e["message"], "type": "value_error"}
+                  for e in exc.errors]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(DemoTimeout)
+    async def demo_timeout(_: Request, exc: DemoTimeout) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=504)
+
+    @app.exception_handler(Cancelled)
+    async def cancelled(_: Request, exc: Cancelled) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=499)  # client closed request
 
     @app.exception_handler(IndexMismatch)
     async def mismatch(_: Request, exc: IndexMismatch) -> JSONResponse:

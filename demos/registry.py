@@ -151,10 +151,15 @@ class DemoRunner:
 
     def __init__(self, store: Path, *, timeout_s: float = 120.0, max_waiting: int = 2,
                  tools: dict[str, Tool] | None = None) -> None:
-        self.tools = tools if tools is not None else registry()
+        self._tools = tools
         self.store = Path(store)
         self.timeout_s = timeout_s
         self.queue = ModelQueue(max_waiting)
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        """The tools, by name (the demo modules are imported on first use)."""
+        return self._tools if self._tools is not None else registry()
 
     def tool(self, name: str) -> Tool:
         if name not in self.tools:

@@ -27,6 +27,8 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from demos.registry import DemoRunner, InvalidParameters, UnknownTool
+from demos.routing import route
 from generator.base import GenerationParams, Generator
 from generator.citations import CitationStream, attribute, clean, grounded
 from generator.conversations import ConversationStore, UnknownSession
@@ -71,6 +73,7 @@ class Answer:
     session_id: str | None = None
     message_id: int | None = None
     sources_given: int = 0
+    demo: dict | None = None  # a demo run's result, when the message asked to see one
 
     def citation_dicts(self) -> list[dict]:
         return [{"n": n, **hit_to_dict(hit)} for n, hit in self.citations]
@@ -88,6 +91,7 @@ class Answer:
             "timings": self.timings,
             "session_id": self.session_id,
             "message_id": self.message_id,
+            **({"demo": self.demo} if self.demo is not None else {}),
         }
 
 
@@ -103,8 +107,10 @@ class _Prompt:
 
 class AnswerService:
     def __init__(self, settings: Settings, search: SearchService, generator: Generator,
-                 store: ConversationStore | None = None, queue: ModelQueue | None = None) -> None:
+                 store: ConversationStore | None = None, queue: ModelQueue | None = None,
+                 demos: DemoRunner | None = None) -> None:
         self.settings = settings
+        self.demos = demos
         self.search = search
         self.generator = generator
         self.store = store
@@ -136,11 +142,25 @@ class AnswerService:
         """
         started = time.perf_counter()
         request = self.search.validate(question, course, k=self.settings.answer.sources)
+        if self.demos is not None and (demo := route(question)) is not None:
+            return self._demo_turn(demo, request, question, session_id, started)
         if (session_id is not None and self.store is not None
                 and self.store.session_course(session_id) != request.course):
             raise InvalidRequest("session_id",
                                  f"session {session_id!r} belongs to another course")
         return Turn(self, request, question, session_id, history, self.queue.enter(), started)
+
+    def _demo_turn(self, demo, request, question: str, session_id: str | None,
+                   started: float):
+        """A message asking to see a model learn runs that demo instead of answering."""
+        from demos.chat import DemoTurn
+
+        try:
+            self.demos.tool(demo.tool).parse(demo.params)
+        except (UnknownTool, InvalidParameters) as exc:
+            raise InvalidRequest("question", str(exc)) from None
+        return DemoTurn(self.demos, self.search, demo, question, request.course,
+                        self.store, session_id, started)
 
     def ask(self, question: str, course: str, **conversation) -> Answer:
         return self.prepare(question, course, **conversation).run()
@@ -305,13 +325,16 @@ class Turn:
         self.ticket.leave()
 
 
-def build_answer_service(settings: Settings, search: SearchService) -> AnswerService:
-    """The answer service the CLI and the API use: the configured backend and model, and
-    the conversation store in the data directory."""
+def build_answer_service(settings: Settings, search: SearchService,
+                         demos: DemoRunner | None = None) -> AnswerService:
+    """The answer service the CLI and the API use: the configured backend and model, the
+    conversation store in the data directory, and the demos the chat can run."""
+    from demos.registry import build_runner
     from generator.backends import build_generator
 
     generator = build_generator(settings.generator, settings.model_store)
-    return AnswerService(settings, search, generator, ConversationStore(settings.database))
+    return AnswerService(settings, search, generator, ConversationStore(settings.database),
+                         demos=demos or build_runner(settings))
 
 
 def _with_query(request, query: str):

@@ -3,7 +3,8 @@
 ``model`` names the course: ``studyhall/genai-basics``. The last user message is the
 question and earlier messages are the conversation (stateless, as in the OpenAI API).
 Sources ride along in an extra top-level field ``studyhall`` (citations with anchors,
-``refused``, suggestions), on the response or on the final stream chunk.
+``refused``, suggestions, and ``demo`` when the message ran a demo), on the response or on
+the final stream chunk.
 """
 
 from __future__ import annotations
@@ -68,8 +69,11 @@ def _parse(body: ChatCompletionBody) -> tuple[str, str, list[tuple[str, str]]]:
 
 
 def _extra(answer) -> dict:
-    return {"citations": answer.citation_dicts(), "refused": answer.refused,
-            "suggestions": answer.suggestions, "session_id": None}
+    extra = {"citations": answer.citation_dicts(), "refused": answer.refused,
+             "suggestions": answer.suggestions, "session_id": None}
+    if answer.demo is not None:
+        extra["demo"] = answer.demo  # a demo run: metrics, explanation, figure URLs
+    return extra
 
 
 @router.post("/chat/completions")

@@ -12,13 +12,15 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from api.deps import get_answer_service, get_search_service
+from api.deps import get_answer_service, get_demo_runner, get_search_service
+from demos.registry import DemoRunner
 from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from generator.prompts import NOT_COVERED
 from retriever.service import SearchService
 from studyhall.settings import AnswerSettings, ServerSettings
 from tests.conftest import ScriptedGenerator
+from tests.demos.test_registry import PERCEPTRON
 
 
 def reply(messages):
@@ -37,8 +39,11 @@ def running(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
     app = create_app(settings)
     search = SearchService(settings, embedder=fake_embedder, catalog=catalog)
     generator = ScriptedGenerator(reply, delay=0.002)
-    answers = AnswerService(settings, search, generator, ConversationStore(tmp_path / "c.sqlite"))
+    demos = DemoRunner(tmp_path / "runs", tools={"perceptron": PERCEPTRON})
+    answers = AnswerService(settings, search, generator, ConversationStore(tmp_path / "c.sqlite"),
+                            demos=demos)
     app.dependency_overrides[get_search_service] = lambda: search
+    app.dependency_overrides[get_demo_runner] = lambda: demos
     app.dependency_overrides[get_answer_service] = lambda: answers
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,6 +192,38 @@ def test_the_official_openai_client_lists_courses_and_chats(running):
     assert "tells real from fake [1]" in text
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["studyhall"]["citations"]
+
+
+def test_a_demo_request_in_the_chat_streams_its_result_and_serves_its_figure(running):
+    base, _, generator = running
+    with httpx.stream("POST", f"{base}/v1/ask", json={
+        "question": "/demo perceptron gate=or", "course": "tiny", "stream": True,
+    }) as response:
+        events = sse_events(response)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done" and "token" in kinds
+    demo = events[-1][1]["demo"]
+    assert demo["tool"] == "perceptron" and demo["metrics"]["accuracy"] == 1.0
+    figure = httpx.get(base + demo["figures"][0]["url"])
+    assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
+    assert generator.calls == []
+    bad = httpx.post(f"{base}/v1/ask", json={"question": "/demo perceptron epochs=0",
+                                             "course": "tiny"})
+    assert bad.status_code == 422 and "epochs must be between 1 and 1000" in bad.text
+
+
+def test_the_openai_client_gets_a_demo_in_the_extra_field(running):
+    from openai import OpenAI
+
+    base, _, _ = running
+    client = OpenAI(base_url=f"{base}/v1", api_key="unused")
+    completion = client.chat.completions.create(
+        model="studyhall/tiny",
+        messages=[{"role": "user", "content": "show me a perceptron learning the OR gate"}],
+    )
+    demo = completion.model_extra["studyhall"]["demo"]
+    assert demo["params"]["gate"] == "or"
+    assert "accuracy 1" in completion.choices[0].message.content
 
 
 def test_openai_history_is_used_for_follow_ups(running):
