@@ -161,6 +161,11 @@ def _print_sources(answer) -> None:
         typer.secho(f"  [{citation['n']}] {citation['location']}  ({where})", dim=True)
     for suggestion in answer.suggestions:
         typer.secho(f"  see: {suggestion['title']}  ({suggestion['location']})", dim=True)
+    if answer.demo is not None:
+        runs = load_settings().demo_runs / answer.demo["run_id"]
+        for figure in answer.demo["figures"]:
+            typer.secho(f"  figure: {runs / (figure['name'] + '.png')}  ({figure['title']})",
+                        dim=True)
 
 
 def _run_answer(service, question: str, course: str, *, session_id: str | None,
@@ -243,6 +248,77 @@ def chat(course: Annotated[str, typer.Option("--course", "-c")]) -> None:
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         except failure as exc:
             raise fail(str(exc), code=1) from None
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    """``--set epochs=50 --set gate=xor`` → {"epochs": 50, "gate": "xor"} (numbers parsed)."""
+    params = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--set takes key=value, got {pair!r}")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+@app.command()
+def demos(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the from-scratch model demos and their parameters."""
+    from demos.registry import registry
+
+    tools = registry()
+    if as_json:
+        typer.echo(json.dumps([{"name": t.name, "description": t.description,
+                                "lesson": t.lesson, "parameters": t.schema()}
+                               for t in tools.values()], indent=2, ensure_ascii=False))
+        return
+    for tool in tools.values():
+        typer.secho(tool.name, bold=True, nl=False)
+        typer.echo(f"  {tool.description}")
+        for key, spec in tool.schema()["properties"].items():
+            allowed = spec.get("enum") or [spec.get("minimum", spec.get("exclusiveMinimum")),
+                                           spec.get("maximum")]
+            typer.secho(f"    {key}={spec.get('default')}  {spec.get('description', '')} "
+                        f"{allowed}", dim=True)
+
+
+@app.command()
+def demo(
+    name: Annotated[str, typer.Argument(help="Which demo; `studyhall demos` lists them.")],
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="A parameter, key=value (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the figures (PNG) here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train one of the course's models from scratch and show its numbers and figures."""
+    from demos.base import Cancelled
+    from demos.registry import DemoTimeout, InvalidParameters, UnknownTool, build_runner
+
+    runner = build_runner(load_settings())
+    try:
+        run = runner.run(name, _parse_sets(sets or []))
+    except (UnknownTool, InvalidParameters) as exc:
+        raise fail(str(exc)) from None
+    except (DemoTimeout, Cancelled) as exc:
+        raise fail(str(exc), code=1) from None
+    folder = out or runner.store / run.run_id
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        for figure in run.result.figures:
+            (out / f"{figure.name}.png").write_bytes(figure.png)
+    if as_json:
+        typer.echo(json.dumps(run.to_dict(lambda _, n: str(folder / f"{n}.png")), indent=2))
+        return
+    typer.echo(run.result.explanation)
+    for key, value in run.result.metrics.items():
+        typer.echo(f"  {key}: {value:.4g}")
+    for figure in run.result.figures:
+        typer.secho(f"  figure: {folder / (figure.name + '.png')}  ({figure.title})", dim=True)
+    typer.secho(f"  {'kept run' if run.cached else 'trained in'} {run.seconds:.1f} s · "
+                f"lesson: {run.result.lesson}", dim=True)
 
 
 @app.command()
@@ -356,6 +432,25 @@ def eval_answers(
     if out:
         out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     typer.echo(report.table())
+
+
+@eval_app.command("routing")
+def eval_routing(
+    dataset: Annotated[list[Path] | None, typer.Option(help="JSONL routing set(s).")] = None,
+) -> None:
+    """Which chat messages run a demo: share of demo requests routed to the right demo, and
+    questions that wrongly ran one (the goal is none)."""
+    from eval.routing import DATASETS, evaluate_routing
+
+    paths = dataset or [DATASETS / "routing.jsonl", DATASETS / "routing-heldout.jsonl"]
+    for path in paths:
+        report = evaluate_routing(path)
+        typer.echo(f"{report.dataset}: {report.routed_right}/{report.demo_requests} demo "
+                   f"requests routed right ({report.routed_share:.1%}); "
+                   f"{report.demo_run_on_question}/{report.questions} questions ran a demo")
+        for miss in report.misses:
+            typer.secho(f"  miss: {miss['message']!r} → {miss['got']} (want {miss['want']})",
+                        dim=True)
 
 
 def main() -> None:
