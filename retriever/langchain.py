@@ -40,3 +40,27 @@ class StudyhallRetriever(BaseRetriever):
             text = metadata.pop("text")
             documents.append(Document(page_content=text, metadata=metadata, id=hit.chunk.id))
         return documents
+
+
+def search_tool(service: Any, course: str, k: int = 5):
+    """A LangChain ``StructuredTool`` named ``search_course``: the course's passages for a
+    query, each with the location to cite (for agents that retrieve for themselves)."""
+    from langchain_core.tools import StructuredTool
+    from pydantic import BaseModel, Field
+
+    class SearchArgs(BaseModel):
+        query: str = Field(description="What to look for, in plain words.")
+        k: int = Field(k, ge=1, le=20, description="How many passages to return.")
+
+    def search_course(query: str, k: int = k) -> tuple[str, list[dict]]:
+        hits = [hit_to_dict(hit) for hit in service.search(query, course, k=k)]
+        text = "\n\n".join(f"[{n}] {h['title']} ({h['location']})\n{h['text']}"
+                           for n, h in enumerate(hits, start=1))
+        return text or "No passages found.", hits
+
+    return StructuredTool.from_function(
+        search_course, name="search_course", args_schema=SearchArgs,
+        description=f"Search the course {course!r} for passages; returns each passage with "
+                    "its location (lesson, section, page, slide or cell) to cite.",
+        response_format="content_and_artifact",
+    )
