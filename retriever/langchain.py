@@ -42,7 +42,7 @@ class StudyhallRetriever(BaseRetriever):
         return documents
 
 
-def search_tool(service: Any, course: str, k: int = 5):
+def search_tool(service: Any, course: str, default_k: int = 5):
     """A LangChain ``StructuredTool`` named ``search_course``: the course's passages for a
     query, each with the location to cite (for agents that retrieve for themselves)."""
     from langchain_core.tools import StructuredTool
@@ -50,9 +50,9 @@ def search_tool(service: Any, course: str, k: int = 5):
 
     class SearchArgs(BaseModel):
         query: str = Field(description="What to look for, in plain words.")
-        k: int = Field(k, ge=1, le=20, description="How many passages to return.")
+        k: int = Field(default_k, ge=1, le=20, description="How many passages to return.")
 
-    def search_course(query: str, k: int = k) -> tuple[str, list[dict]]:
+    def search_course(query: str, k: int = default_k) -> tuple[str, list[dict]]:
         hits = [hit_to_dict(hit) for hit in service.search(query, course, k=k)]
         text = "\n\n".join(f"[{n}] {h['title']} ({h['location']})\n{h['text']}"
                            for n, h in enumerate(hits, start=1))
