@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodySizeLimit, install_error_handlers
+from api.mcp import build_mcp
 from api.routes import ask, courses, health, openai_compat, search, tools
 from demos.registry import build_runner
 from generator.answer import AnswerService, build_answer_service
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("warming up: embedder, course indexes and the language model")
             await run_in_threadpool(app.state.search.warm_up)
             await run_in_threadpool(lambda: app.state.answers().warm_up())
-        yield
+        async with mcp_server.session_manager.run():
+            yield
 
     app = FastAPI(
         title="studyhall",
@@ -61,4 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     for module in (health, courses, search, ask, openai_compat, tools):
         app.include_router(module.router)
+    # MCP over streamable HTTP at /mcp; its tools read app.state when called.
+    mcp_server = build_mcp(app.state)
+    mcp_app = mcp_server.streamable_http_app(streamable_http_path="/mcp",
+                                             host=settings.server.host)
+    app.router.routes.extend(mcp_app.routes)
     return app

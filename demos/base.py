@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -51,6 +52,22 @@ def seeded(seed: int) -> torch.Generator:
     """
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread for the duration (restored after).
+
+    The demos' models are tiny: on a 2-core machine already busy (the language model, a
+    second process) two torch threads mostly wait on each other, and a run that takes 5 s
+    alone can take 40. One thread gives the same numbers, steadily.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def check_cancel(cancel: CancelCheck | None) -> None:

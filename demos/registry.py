@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from demos.base import CancelCheck, Cancelled, DemoResult, Figure
+from demos.base import CancelCheck, Cancelled, DemoResult, Figure, one_thread
 from generator.queue import ModelQueue
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,8 @@ class DemoRunner:
             return cancel is not None and cancel()
 
         try:
-            return tool.run_fn(config, cancel=stop)
+            with one_thread():
+                return tool.run_fn(config, cancel=stop)
         except Cancelled:
             if timed_out.is_set():
                 raise DemoTimeout(f"{tool.name} ran past its {self.timeout_s:g} s limit "

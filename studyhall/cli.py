@@ -341,6 +341,25 @@ def serve(
     )
 
 
+@app.command()
+def mcp() -> None:
+    """Serve search_course, ask_course and the demos to an MCP client over stdio."""
+    from types import SimpleNamespace
+
+    from api.app import _once
+    from api.mcp import build_mcp
+    from demos.registry import build_runner
+    from generator.answer import build_answer_service
+    from retriever.service import SearchService
+
+    settings = load_settings()
+    search_service = SearchService(settings)
+    runner = build_runner(settings)
+    state = SimpleNamespace(search=search_service, demos=runner, answers=_once(
+        lambda: build_answer_service(settings, search_service, runner)))
+    build_mcp(state).run("stdio")
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     course: Annotated[str, typer.Option("--course", "-c")],
