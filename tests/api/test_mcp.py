@@ -1,0 +1,117 @@
+"""The MCP server, driven by the SDK's own client: in-process, over streamable HTTP
+mounted in the API, and over stdio from `studyhall mcp`."""
+
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import anyio
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from api.app import create_app
+from api.mcp import build_mcp
+from demos.registry import DemoRunner
+from generator.answer import AnswerService
+from generator.conversations import ConversationStore
+from retriever.service import SearchService
+from studyhall.settings import AnswerSettings, ServerSettings
+from tests.conftest import ScriptedGenerator
+from tests.demos.test_registry import PERCEPTRON
+
+
+@pytest.fixture
+def state(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
+    ingestor.ingest(course_dir, "tiny")
+    search = SearchService(settings, embedder=fake_embedder, catalog=catalog)
+    settings = settings.model_copy(update={"answer": AnswerSettings(min_confidence=0.3,
+                                                                    judge=False)})
+    answers = AnswerService(settings, search, ScriptedGenerator(lambda m: "It judges [1]."),
+                            ConversationStore(tmp_path / "c.sqlite"))
+    runner = DemoRunner(tmp_path / "runs", tools={"perceptron": PERCEPTRON})
+    return SimpleNamespace(search=search, answers=lambda: answers, demos=runner)
+
+
+def call(server, tool, args):
+    async def go():
+        async with Client(server) as client:
+            return await client.call_tool(tool, args)
+    return anyio.run(go)
+
+
+def test_tools_are_listed_with_the_demo_parameters_as_schema(state):
+    async def go():
+        async with Client(build_mcp(state)) as client:
+            return {t.name: t for t in (await client.list_tools()).tools}
+    tools = anyio.run(go)
+    assert set(tools) == {"search_course", "ask_course", "demo_perceptron"}
+    schema = tools["demo_perceptron"].input_schema["properties"]
+    assert schema["epochs"]["maximum"] == 1000 and schema["gate"]["enum"][0] == "and"
+    assert "query" in tools["search_course"].input_schema["required"]
+
+
+def test_search_course_returns_passages_with_locations(state):
+    result = call(build_mcp(state), "search_course", {"query": "the KL term", "course": "tiny", "k": 2})
+    assert not result.is_error
+    hits = result.structured_content["result"]
+    assert len(hits) == 2 and hits[0]["location"] == "vaes.md#section=the-kl-term"
+
+
+def test_ask_course_answers_with_citations(state):
+    result = call(build_mcp(state), "ask_course",
+                  {"question": "what does the discriminator do", "course": "tiny"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["answer"] == "It judges [1]." and answer["citations"][0]["n"] == 1
+
+
+def test_a_demo_tool_returns_text_numbers_and_png_images(state):
+    result = call(build_mcp(state), "demo_perceptron", {"gate": "or"})
+    assert not result.is_error
+    kinds = [block.type for block in result.content]
+    assert kinds[0] == "text" and kinds.count("image") == 2
+    assert result.content[1].mime_type == "image/png"
+    assert result.structured_content["metrics"]["accuracy"] == 1.0
+
+
+def test_bad_demo_parameters_are_a_tool_error_naming_the_field(state):
+    result = call(build_mcp(state), "demo_perceptron", {"epochs": 0})
+    assert result.is_error
+    assert "epochs" in result.content[0].text
+
+
+def test_mcp_over_streamable_http_in_the_api(state, settings):
+    app = create_app(settings.model_copy(update={"server": ServerSettings(warm_up=False)}))
+    app.state.search = state.search
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        result = call(url, "search_course", {"query": "mode collapse", "course": "tiny", "k": 1})
+        assert result.structured_content["result"][0]["source"] == "gans.md"
+        result = call(url, "demo_perceptron", {"gate": "nand", "epochs": 40})
+        assert result.structured_content["metrics"]["accuracy"] == 1.0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_studyhall_mcp_over_stdio(tmp_path):
+    command = Path(sys.executable).with_name("studyhall")
+    env = {**os.environ, "STUDYHALL_DATA_DIR": str(tmp_path / "data")}
+    params = StdioServerParameters(command=str(command), args=["mcp"], env=env)
+    result = call(params, "demo_perceptron", {"gate": "and"})
+    assert result.structured_content["tool"] == "perceptron"
+    assert result.structured_content["metrics"]["accuracy"] == 1.0
