@@ -36,6 +36,7 @@ test: setup lint
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/answers.py
+	$(BIN)/python bench/demo_timings.py
 
 # The answer eval asks the model every question of the bundled set: about 15 minutes.
 eval: ingest
