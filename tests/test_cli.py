@@ -51,3 +51,32 @@ def test_invalid_settings_are_reported(env, monkeypatch):
     result = runner.invoke(app, ["courses"])
     assert result.exit_code == 2
     assert "invalid settings" in result.output and "max_k" in result.output
+
+
+def test_demos_lists_every_demo_with_its_parameters(env):
+    listed = json.loads(runner.invoke(app, ["demos", "--json"]).output)
+    assert [d["name"] for d in listed] == ["perceptron", "mlp", "cnn", "rnn", "lstm",
+                                           "transformer", "gan", "vae", "ddpm"]
+    assert all(d["parameters"]["properties"]["seed"] for d in listed)
+
+
+def test_demo_runs_with_set_parameters_and_writes_its_figures(env):
+    out = env / "figures"
+    result = runner.invoke(app, ["demo", "perceptron", "--set", "gate=or", "--set", "epochs=30",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "learned OR" in result.output and "accuracy: 1" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["decision_boundary.png", "errors.png"]
+    again = json.loads(runner.invoke(app, ["demo", "perceptron", "--set", "gate=or",
+                                           "--set", "epochs=30", "--json"]).output)
+    assert again["cached"] and again["metrics"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["demo", "perceptron", "--set", "epochs=0"], "epochs must be between 1 and 1000, got 0"),
+    (["demo", "perceptron", "--set", "epochs"], "--set takes key=value"),
+    (["demo", "resnet"], "no demo called 'resnet'"),
+])
+def test_demo_bad_input_exits_2_naming_the_problem(env, args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.output
