@@ -30,6 +30,15 @@ def test_a_course_question_is_answered_with_a_citation_to_its_lesson(answers):
     assert cited & {"lessons/14-long-short-term-memory.md", "lessons/08-history-of-neural-networks.md"}
 
 
+def test_show_me_a_gan_runs_the_demo_and_cites_the_gan_lesson(answers):
+    answer = answers.ask("show me a GAN learning", "genai-basics")
+    assert answer.demo["tool"] == "gan" and answer.demo["metrics"]["modes_covered"] > 0.5
+    [(n, hit)] = answer.citations
+    assert hit.chunk.source == "lessons/16-generative-adversarial-networks.md"
+    plain = answers.ask("What is a GAN?", "genai-basics")
+    assert plain.demo is None and not plain.refused
+
+
 @pytest.mark.parametrize("question", [
     "What is the late penalty for submitting Exercise 1 after the deadline?",
     "How many credits is this course worth?",
