@@ -84,7 +84,8 @@ class Tool:
             return self.config_type(**params)
         except ValidationError as exc:
             raise InvalidParameters(self.name, [
-                _describe(str(err["loc"][0]) if err["loc"] else "?", err, properties)
+                _describe(str(err["loc"][0]), err, properties) if err["loc"]
+                else {"field": "parameters", "message": err["msg"].removeprefix("Value error, ")}
                 for err in exc.errors()
             ]) from None
 

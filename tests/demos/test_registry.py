@@ -122,3 +122,14 @@ def test_a_full_queue_turns_runs_away(tmp_path):
     with pytest.raises(Busy):
         runner.run("slow", {"steps": 60})
     worker.join()
+
+
+def test_a_rule_across_parameters_is_reported_in_its_own_words():
+    from demos import transformer
+
+    tool = Tool("transformer", transformer.DESCRIPTION, transformer.LESSON,
+                transformer.Config, transformer.run)
+    with pytest.raises(InvalidParameters) as err:
+        tool.parse({"n_embd": 50, "n_head": 4})
+    assert err.value.errors == [{"field": "parameters", "message":
+                                 "n_embd must be divisible by n_head, got n_embd=50, n_head=4"}]
