@@ -4,9 +4,12 @@
 2. In a conversation, a follow-up ("and its decoder?") is first rewritten by the model
    into a standalone question, using the recent turns, so retrieval sees what it means.
 3. Retrieval (hybrid by default) finds the passages. If the best passage's cosine to the
-   question is below ``min_confidence`` the course is taken not to cover it: the answer
+   question is below ``rescue_above`` the course is taken not to cover it: the answer
    says so and names the closest lessons, without calling the model (fast). Between
-   that and ``judge_below`` the model is first asked whether the sources answer it.
+   that and ``min_confidence`` the model restates the question in the field's usual
+   terms and retrieval tries once more; still below, the same refusal. Between
+   ``min_confidence`` and ``judge_below`` (and for a restated question) the model is
+   first asked whether the sources answer it.
 4. Otherwise the passages go to the model as numbered sources, trimmed so the prompt
    and the answer fit the model's context window, and the answer streams back with
    citation markers that point nowhere removed as they appear.
@@ -42,6 +45,7 @@ from generator.prompts import (
     rewrite_messages,
     source_block,
     system_prompt,
+    terms_messages,
 )
 from generator.queue import ModelQueue, Ticket
 from ingest.store import CourseIndex
@@ -191,7 +195,19 @@ class AnswerService:
         retrieve_started = time.perf_counter()
         hits = self.search.run(_with_query(request, standalone))
         timings["retrieve_ms"] = _ms(retrieve_started)
-        confidence = max((h.dense_score for h in hits if h.dense_score is not None), default=-1.0)
+        confidence = _confidence(hits)
+        rescued = False
+        answer_settings = self.settings.answer
+        if (answer_settings.rescue_above is not None
+                and answer_settings.rescue_above <= confidence < answer_settings.min_confidence):
+            rescue_started = time.perf_counter()
+            with ticket:
+                restated = self._restate(standalone, cancel)
+            if restated:
+                retried = self.search.run(_with_query(request, restated))
+                if _confidence(retried) >= answer_settings.min_confidence:
+                    hits, confidence, rescued = retried, _confidence(retried), True
+            timings["rescue_ms"] = _ms(rescue_started)
         index = self.search.index(request.course)
         title = index.manifest.title
         suggestions = _suggestions(hits)
@@ -207,8 +223,8 @@ class AnswerService:
         else:
             prompt = self._fit(index, standalone, hits)
             with ticket:
-                covered = (not self.settings.answer.judge
-                           or confidence >= self.settings.answer.judge_below
+                covered = (not answer_settings.judge
+                           or (confidence >= answer_settings.judge_below and not rescued)
                            or self._covered(title, standalone, prompt.blocks, cancel))
                 raw = ""
                 if covered:
@@ -269,10 +285,18 @@ class AnswerService:
         log.debug("coverage verdict %r for %r", word, question)
         return not word.startswith("no")
 
+    def _restate(self, question: str, cancel: threading.Event | None) -> str:
+        """The question in the field's usual terms, for a second retrieval ("" if unusable)."""
+        return self._one_line(terms_messages(question), cancel)
+
     def _rewrite(self, turns: list[tuple[str, str]], question: str,
                  cancel: threading.Event | None) -> str:
+        """A follow-up as a standalone question ("" if unusable)."""
+        return self._one_line(rewrite_messages(turns, question), cancel)
+
+    def _one_line(self, messages, cancel: threading.Event | None) -> str:
         params = GenerationParams(max_tokens=64, stop=("\n",))
-        with closing(self.generator.stream(rewrite_messages(turns, question), params, cancel)) as s:
+        with closing(self.generator.stream(messages, params, cancel)) as s:
             text = "".join(s).strip().strip('"')
         return text if 3 <= len(text) <= self.settings.retrieval.max_query_chars else ""
 
@@ -335,6 +359,11 @@ def build_answer_service(settings: Settings, search: SearchService,
     generator = build_generator(settings.generator, settings.model_store)
     return AnswerService(settings, search, generator, ConversationStore(settings.database),
                          demos=demos or build_runner(settings))
+
+
+def _confidence(hits: list[Hit]) -> float:
+    """The best hit's cosine to the query: what the gate compares with min_confidence."""
+    return max((h.dense_score for h in hits if h.dense_score is not None), default=-1.0)
 
 
 def _with_query(request, query: str):

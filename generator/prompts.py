@@ -33,6 +33,16 @@ be understood without the conversation. Keep the student's meaning; replace word
 "it", "its" or "that" with what they refer to. Reply with the question only."""
 
 
+TERMS_SYSTEM = """Restate the student's question about machine learning or generative AI \
+in the standard technical terms a textbook would use: name the model family, layer or \
+technique the student describes in everyday words. Keep the meaning and do not answer it. \
+Reply with the restated question only."""
+
+
+def terms_messages(question: str) -> list[ChatMessage]:
+    return [ChatMessage("system", TERMS_SYSTEM), ChatMessage("user", question)]
+
+
 def system_prompt(course_title: str) -> str:
     return SYSTEM.format(course=course_title)
 

@@ -94,6 +94,13 @@ class AnswerSettings(BaseModel):
         description="Below this cosine between the question and its best passage the course "
         "is taken not to cover it, and the model is not called.",
     )
+    rescue_above: float | None = Field(
+        0.25, ge=-1.0, le=1.0,
+        description="Between this and min_confidence the model first restates the question "
+        "in the field's usual terms and retrieval tries again (students' everyday words miss "
+        "the course's vocabulary); a rescued question always gets the coverage check. "
+        "None: never.",
+    )
     judge: bool = Field(
         True, description="Ask the model whether the sources answer the question before it "
         "answers (one extra token; the sources are evaluated once for both)."

@@ -7,7 +7,7 @@ import pytest
 from generator.answer import PROMPT_MARGIN, AnswerService
 from generator.base import GenerationParams
 from generator.conversations import ConversationStore
-from generator.prompts import JUDGE, NOT_COVERED, REMINDER, system_prompt
+from generator.prompts import JUDGE, NOT_COVERED, REMINDER, TERMS_SYSTEM, system_prompt
 from generator.queue import Busy
 from retriever.service import InvalidRequest, SearchService
 from studyhall.settings import AnswerSettings
@@ -164,3 +164,43 @@ def test_an_answer_from_memory_is_withdrawn(settings, search, tmp_path):
     service = make_service(settings, search, generator, tmp_path)
     answer = service.ask("what does the discriminator do", "tiny")
     assert answer.refused and answer.text.startswith(NOT_COVERED) and answer.citations == []
+
+
+def _best_cosine(search, question):
+    return max(h.dense_score for h in search.search(question, "tiny", k=5))
+
+
+def test_a_question_in_everyday_words_is_restated_and_rescued(settings, search, tmp_path):
+    slang, restated = "why does my fake picture maker wobble", "why is GAN training unstable"
+    low, high = _best_cosine(search, slang), _best_cosine(search, restated)
+    assert low < high
+    generator = ScriptedGenerator(lambda m: restated if m[0].content == TERMS_SYSTEM
+                                  else "yes" if JUDGE in m[1].content else "It oscillates [1].")
+    service = make_service(settings, search, generator, tmp_path, judge=True,
+                           rescue_above=low - 0.01, min_confidence=(low + high) / 2,
+                           judge_below=-1.0)
+    answer = service.ask(slang, "tiny")
+    assert not answer.refused and answer.timings["rescue_ms"] is not None
+    terms, judge, reply = generator.calls  # rescued: always checked, even above judge_below
+    assert terms[1].content == slang and JUDGE in judge[1].content
+    assert "Question: " + slang in reply[1].content  # answered in the student's words
+    assert answer.citations[0][1].chunk.source == "gans.md"
+
+
+def test_a_restatement_that_finds_nothing_better_is_still_refused(settings, search, tmp_path):
+    question = "why does my fake picture maker wobble"
+    low = _best_cosine(search, question)
+    generator = ScriptedGenerator(lambda m: "quarterly tax filing deadline")
+    service = make_service(settings, search, generator, tmp_path, rescue_above=low - 0.01,
+                           min_confidence=low + 0.01)
+    answer = service.ask(question, "tiny")
+    assert answer.refused and len(generator.calls) == 1  # the restatement only
+
+
+def test_below_the_rescue_band_nothing_calls_the_model(settings, search, tmp_path):
+    question = "why does my fake picture maker wobble"
+    low = _best_cosine(search, question)
+    generator = ScriptedGenerator(lambda m: "should not be called")
+    service = make_service(settings, search, generator, tmp_path, rescue_above=low + 0.01,
+                           min_confidence=low + 0.02)
+    assert service.ask(question, "tiny").refused and generator.calls == []
