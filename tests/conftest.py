@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +202,23 @@ def copy_course(tmp_path: Path) -> Path:
     target = tmp_path / "genai-basics"
     shutil.copytree(BUNDLED_COURSE, target)
     return target
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """Run ``app`` under a real uvicorn server on a free local port; yield its base URL."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

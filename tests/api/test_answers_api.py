@@ -3,13 +3,10 @@ clients (httpx, the official openai client, LangChain's ChatOpenAI); a scripted
 generator stands in for the model so these run in seconds."""
 
 import json
-import socket
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.deps import get_answer_service, get_demo_runner, get_search_service
@@ -19,7 +16,7 @@ from generator.conversations import ConversationStore
 from generator.prompts import NOT_COVERED
 from retriever.service import SearchService
 from studyhall.settings import AnswerSettings, ServerSettings
-from tests.conftest import ScriptedGenerator
+from tests.conftest import ScriptedGenerator, serving
 from tests.demos.test_registry import PERCEPTRON
 
 
@@ -45,17 +42,8 @@ def running(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
     app.dependency_overrides[get_search_service] = lambda: search
     app.dependency_overrides[get_demo_runner] = lambda: demos
     app.dependency_overrides[get_answer_service] = lambda: answers
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", answers, generator
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, answers, generator
 
 
 def sse_events(response) -> list[tuple[str, dict]]:

@@ -2,16 +2,12 @@
 mounted in the API, and over stdio from `studyhall mcp`."""
 
 import os
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import anyio
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -22,7 +18,7 @@ from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from retriever.service import SearchService
 from studyhall.settings import AnswerSettings, ServerSettings
-from tests.conftest import ScriptedGenerator
+from tests.conftest import ScriptedGenerator, serving
 from tests.demos.test_registry import PERCEPTRON
 
 
@@ -89,23 +85,12 @@ def test_bad_demo_parameters_are_a_tool_error_naming_the_field(state):
 def test_mcp_over_streamable_http_in_the_api(state, settings):
     app = create_app(settings.model_copy(update={"server": ServerSettings(warm_up=False)}))
     app.state.search = state.search
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        url = f"http://127.0.0.1:{port}/mcp"
+    with serving(app) as base:
+        url = f"{base}/mcp"
         result = call(url, "search_course", {"query": "mode collapse", "course": "tiny", "k": 1})
         assert result.structured_content["result"][0]["source"] == "gans.md"
         result = call(url, "demo_perceptron", {"gate": "nand", "epochs": 40})
         assert result.structured_content["metrics"]["accuracy"] == 1.0
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_studyhall_mcp_over_stdio(tmp_path):

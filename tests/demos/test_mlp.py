@@ -3,7 +3,6 @@ import torch
 from pydantic import ValidationError
 
 from demos import mlp
-from demos.base import Cancelled
 
 FAST = dict(n_samples=200, epochs=300)  # a fraction of a second, still ≥ 95 % on the moons
 
@@ -96,8 +95,3 @@ def test_returns_png_figures_and_names_its_lesson():
 def test_out_of_range_parameters_are_refused(field, value):
     with pytest.raises(ValidationError, match=field):
         mlp.Config(**{field: value})
-
-
-def test_cancel_stops_training():
-    with pytest.raises(Cancelled):
-        mlp.run(mlp.Config(), cancel=lambda: True)

@@ -3,7 +3,6 @@ import torch
 from pydantic import ValidationError
 
 from demos import perceptron
-from demos.base import Cancelled
 
 
 @pytest.mark.parametrize("gate", ["and", "or", "nand"])
@@ -48,8 +47,3 @@ def test_out_of_range_parameters_are_refused():
         perceptron.Config(epochs=0)
     with pytest.raises(ValidationError, match="gate"):
         perceptron.Config(gate="nor")
-
-
-def test_cancel_stops_training():
-    with pytest.raises(Cancelled):
-        perceptron.run(perceptron.Config(epochs=1000), cancel=lambda: True)

@@ -7,7 +7,6 @@ from pydantic import ValidationError
 from torch import nn
 
 from demos import transformer
-from demos.base import Cancelled
 
 SMALL = dict(n_chars=8000, block_size=32, n_embd=32, n_layer=1, n_head=2, steps=150,
              batch_size=16, sample_chars=20)
@@ -120,11 +119,6 @@ def test_out_of_range_parameters_are_refused():
     with pytest.raises(ValidationError, match="too long"):  # many heads over a long context
         transformer.Config(steps=2000, batch_size=64, block_size=128, n_layer=1, n_head=8,
                            n_embd=16)
-
-
-def test_cancel_stops_training():
-    with pytest.raises(Cancelled):
-        transformer.run(transformer.Config(**SMALL), cancel=lambda: True)
 
 
 @pytest.mark.slow
