@@ -55,6 +55,10 @@ class Question:
     def is_relevant(self, chunk: Chunk) -> bool:
         return any(anchor.matches(chunk) for anchor in self.gold)
 
+    def matching_anchor(self, chunk: Chunk) -> int | None:
+        """Which gold anchor the chunk falls in (its index), or None."""
+        return next((i for i, anchor in enumerate(self.gold) if anchor.matches(chunk)), None)
+
 
 def default_dataset(course: str) -> Path:
     path = DATASETS_DIR / f"{course}.jsonl"

@@ -1,4 +1,5 @@
-"""Run a retrieval mode over a question set: hit@1, hit@5, MRR@10 and the misses.
+"""Run a retrieval mode over a question set: hit@1, hit@5, recall@5, recall@10, MRR@10,
+nDCG@10 (definitions in :mod:`eval.metrics`) and the misses.
 
 Latency is recorded per run but not tabled: the query-embedding cache makes every mode
 after the first look faster than it is. ``make bench`` measures search latency properly.
@@ -10,7 +11,14 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from eval.datasets import Question
-from eval.metrics import first_relevant_rank, hit_at_k, mean, reciprocal_rank
+from eval.metrics import (
+    first_relevant_rank,
+    hit_at_k,
+    mean,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 
 
 @dataclass
@@ -20,6 +28,9 @@ class RetrievalResult:
     hit_at_1: float
     hit_at_5: float
     mrr_at_10: float
+    recall_at_5: float
+    recall_at_10: float
+    ndcg_at_10: float
     latency_ms_p50: float
     misses: list[dict] = field(default_factory=list)  # not found in the top 5
 
@@ -32,11 +43,16 @@ def evaluate_retrieval(service, questions: list[Question], course: str, *, mode:
     """Search every answerable question and score the ranking against its gold anchors."""
     answerable = [q for q in questions if q.answerable]
     hits1, hits5, rrs, latencies, misses = [], [], [], [], []
+    recalls5, recalls10, ndcgs = [], [], []
     for question in answerable:
         started = time.perf_counter()
         hits = service.search(question.question, course, k=depth, mode=mode, mmr=mmr)
         latencies.append((time.perf_counter() - started) * 1000)
-        relevant = [question.is_relevant(hit.chunk) for hit in hits]
+        matches = [question.matching_anchor(hit.chunk) for hit in hits]
+        relevant = [m is not None for m in matches]
+        recalls5.append(recall_at_k(matches, len(question.gold), 5))
+        recalls10.append(recall_at_k(matches, len(question.gold), 10))
+        ndcgs.append(ndcg_at_k(matches, len(question.gold), 10))
         hits1.append(hit_at_k(relevant, 1))
         hits5.append(hit_at_k(relevant, 5))
         rrs.append(reciprocal_rank(relevant, 10))
@@ -55,6 +71,9 @@ def evaluate_retrieval(service, questions: list[Question], course: str, *, mode:
         hit_at_1=mean(hits1),
         hit_at_5=mean(hits5),
         mrr_at_10=mean(rrs),
+        recall_at_5=mean(recalls5),
+        recall_at_10=mean(recalls10),
+        ndcg_at_10=mean(ndcgs),
         latency_ms_p50=latencies[len(latencies) // 2] if latencies else 0.0,
         misses=misses,
     )
@@ -62,12 +81,13 @@ def evaluate_retrieval(service, questions: list[Question], course: str, *, mode:
 
 def format_table(results: list[RetrievalResult]) -> str:
     lines = [
-        "| mode | questions | hit@1 | hit@5 | MRR@10 |",
-        "|---|---|---|---|---|",
+        "| mode | questions | hit@1 | hit@5 | recall@5 | recall@10 | MRR@10 | nDCG@10 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.mode} | {r.questions} | {r.hit_at_1:.3f} | {r.hit_at_5:.3f} | "
-            f"{r.mrr_at_10:.3f} |"
+            f"{r.recall_at_5:.3f} | {r.recall_at_10:.3f} | {r.mrr_at_10:.3f} | "
+            f"{r.ndcg_at_10:.3f} |"
         )
     return "\n".join(lines)
