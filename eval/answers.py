@@ -12,8 +12,17 @@ Per answerable question:
 - **correct**: not refused, at least half the key facts stated, and a correct citation.
 - **over-refusal**: the assistant declined although the course covers it.
 
-Per out-of-course question: **refused** (declined, rather than answered). Latency:
-first token and total, p50/p95.
+Per answer given (not refused): **faithfulness**, after ragas' definition (the share of
+the answer's claims the retrieved context supports), with sentences as the claims and a
+lexical test of support: a sentence is supported when a passage it cites holds at least
+half its content words. A sentence that cites nothing is unsupported; sentences under
+three content words are not judged. It is a proxy: it catches answers from memory and
+wrong citations, not a wrong inference from right words.
+
+Refusal, with "out of course" as the positive class: **refusal recall** = out-of-course
+questions declined / out-of-course questions (``refusal_rate``); **refusal precision** =
+out-of-course questions declined / all questions declined. Latency: first token and
+total, p50/p95.
 """
 
 from __future__ import annotations
@@ -24,9 +33,11 @@ from dataclasses import asdict, dataclass, field
 
 from eval.datasets import Question
 from eval.metrics import mean, percentile
+from generator.citations import sentence_support
 from ingest.lexical import tokenize
 
 FACT_WORDS_PRESENT = 0.6
+SENTENCE_SUPPORTED = 0.5
 
 
 def content_words(text: str) -> set[str]:
@@ -50,6 +61,7 @@ class AnswerRecord:
     key_fact_recall: float | None = None
     citation_correct: bool | None = None
     correct: bool | None = None
+    faithfulness: float | None = None  # answers given only
     first_token_ms: float | None = None
     total_ms: float = 0.0
 
@@ -62,7 +74,9 @@ class AnswerReport:
     over_refusal: float
     key_fact_recall: float
     citation_precision: float
-    refusal_rate: float
+    faithfulness: float
+    refusal_rate: float  # refusal recall
+    refusal_precision: float
     first_token_ms_p50: float | None
     first_token_ms_p95: float | None
     total_ms_p50: float
@@ -83,7 +97,12 @@ class AnswerReport:
             ("key-fact recall (answerable)", f"{self.key_fact_recall:.1%}"),
             ("citation precision (cited sources that hold the answer)",
              f"{self.citation_precision:.1%}"),
-            ("out-of-course questions refused", f"{self.refusal_rate:.1%} of {self.unanswerable}"),
+            ("faithfulness (answer sentences a cited passage supports)",
+             f"{self.faithfulness:.1%}"),
+            ("out-of-course questions refused (refusal recall)",
+             f"{self.refusal_rate:.1%} of {self.unanswerable}"),
+            ("refusals that were out-of-course questions (refusal precision)",
+             f"{self.refusal_precision:.1%}"),
             ("first token p50 / p95",
              f"{ms(self.first_token_ms_p50)} / {ms(self.first_token_ms_p95)}"),
             ("whole answer p50 / p95", f"{ms(self.total_ms_p50)} / {ms(self.total_ms_p95)}"),
@@ -100,6 +119,11 @@ def judge(question: Question, answer) -> AnswerRecord:
         first_token_ms=answer.timings.get("first_token_ms"),
         total_ms=answer.timings.get("total_ms") or 0.0,
     )
+    if not answer.refused:
+        shares = [x for x in sentence_support(
+            answer.text, {n: hit.chunk.text for n, hit in answer.citations}) if x is not None]
+        record.faithfulness = (mean([float(x >= SENTENCE_SUPPORTED) for x in shares])
+                               if shares else None)
     if not question.answerable:
         return record
     words = content_words(answer.text)
@@ -158,7 +182,10 @@ def evaluate_answers(
         over_refusal=mean([float(r.refused) for r in answerable]),
         key_fact_recall=mean([r.key_fact_recall or 0.0 for r in answerable]),
         citation_precision=_cited_precision(records, answers, {q.id: q for q in questions}),
+        faithfulness=mean([r.faithfulness for r in records if r.faithfulness is not None]),
         refusal_rate=mean([float(r.refused) for r in outside]),
+        refusal_precision=(sum(r.refused for r in outside)
+                           / max(1, sum(r.refused for r in records))),
         first_token_ms_p50=percentile(first, 0.5),
         first_token_ms_p95=percentile(first, 0.95),
         total_ms_p50=percentile(totals, 0.5) or 0.0,

@@ -102,6 +102,23 @@ def _best_source(sentence: str, passage_words: list[set[str]]) -> tuple[int, flo
     return best, shares[best]
 
 
+def sentence_support(text: str, passages: dict[int, str]) -> list[float | None]:
+    """For each sentence of an answer, the largest share of its content words found in a
+    passage that sentence cites (``passages``: citation number → text); 0.0 for a sentence
+    that cites nothing, None for one too short to judge."""
+    words = {n: _content(t) for n, t in passages.items()}
+    shares: list[float | None] = []
+    for sentence in _SENTENCE.split(text):
+        cited = [int(x) for m in MARKER.finditer(sentence) for x in re.split(r"[,;]", m[1])]
+        judged = _best_source(sentence, [words[n] for n in cited if n in words])
+        if judged is None:
+            too_short = _best_source(sentence, [set()]) is None
+            shares.append(None if too_short else 0.0)
+        else:
+            shares.append(judged[1])
+    return shares
+
+
 def grounded(text: str, passages: list[str], *, min_support: float = 0.5) -> bool:
     """Whether at least one sentence of ``text`` is supported by a passage (holds at least
     ``min_support`` of its content words). An answer with none is the model's memory,

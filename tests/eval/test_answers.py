@@ -44,3 +44,29 @@ def test_no_citation_wrong_facts_or_a_refusal_are_not_correct():
     assert not judge(QUESTION, answer("Goodfellow in 2014 [1].", [(1, unrelated)])).correct
     refused = judge(QUESTION, answer("The course material does not cover this.", [], True))
     assert refused.refused and not refused.correct
+
+
+def test_faithfulness_is_the_share_of_sentences_a_cited_passage_supports():
+    source = hit("lstm.md", "Origins", "Sepp Hochreiter and Jürgen Schmidhuber proposed the "
+                                       "LSTM network in 1997 to fight vanishing gradients.")
+    text = ("Hochreiter and Schmidhuber proposed the LSTM in 1997 [1]. "
+            "It was designed to fight vanishing gradients [1]. "
+            "Transformers later replaced recurrent networks entirely. Yes.")
+    record = judge(QUESTION, answer(text, [(1, source)]))
+    assert record.faithfulness == 2 / 3  # the third sentence cites nothing; "Yes." is too short
+    refused = judge(QUESTION, answer("The course material does not cover this.", [], True))
+    assert refused.faithfulness is None
+
+
+def test_refusal_precision_and_recall_treat_out_of_course_as_positive():
+    from eval.answers import evaluate_answers
+
+    outside = [Question(f"u{i}", f"policy {i}", "c", False) for i in range(3)]
+    replies = {"Who proposed LSTM?": answer("The course material does not cover this.", [], True),
+               "policy 0": answer("The course material does not cover this.", [], True),
+               "policy 1": answer("The course material does not cover this.", [], True),
+               "policy 2": answer("Ten credits [1].", [(1, hit("x.md", "X", "ten credits"))])}
+    report = evaluate_answers(lambda q: replies[q], [QUESTION, *outside])
+    assert report.refusal_rate == 2 / 3  # recall: 2 of 3 out-of-course declined
+    assert report.refusal_precision == 2 / 3  # 2 of 3 refusals were out-of-course
+    assert report.over_refusal == 1.0
