@@ -155,16 +155,17 @@ def _cited_precision(records: list[AnswerRecord], answers: dict[str, object],
 
 
 def evaluate_answers(
-    ask: Callable[[str], object],
+    ask: Callable[[Question], object],
     questions: list[Question],
     *,
     progress: Callable[[int, int, AnswerRecord], None] | None = None,
 ) -> AnswerReport:
-    """Ask every question (``ask(question) -> Answer``) and score the answers."""
+    """Ask every question (``ask(question) -> Answer``; a follow-up carries its ``turns``)
+    and score the answers."""
     records, answers = [], {}
     for n, question in enumerate(questions, start=1):
         started = time.perf_counter()
-        answer = ask(question.question)
+        answer = ask(question)
         answers[question.id] = answer
         record = judge(question, answer)
         record.total_ms = record.total_ms or (time.perf_counter() - started) * 1000

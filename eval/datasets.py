@@ -8,6 +8,12 @@
      "key_facts": ["mode collapse"],
      "tags": ["why"]}
 
+Optional fields: ``turns`` (the conversation before the question, oldest first, each
+``{"role": "user" | "assistant", "text": ...}``: the question is then a follow-up),
+``draft`` (true for questions ``studyhall eval generate`` wrote and nobody reviewed yet)
+and ``tags``: factual, definition, why, comparison, paraphrase, two-passage, follow-up,
+out-of-course (with policy, off-topic or near-domain), injection.
+
 A gold anchor names a source file and, optionally, a section heading anywhere on the
 chunk's heading path (or a ``chunk_id``). A retrieved chunk is relevant when it matches
 any gold anchor of its question.
@@ -51,6 +57,8 @@ class Question:
     gold: tuple[GoldAnchor, ...] = ()
     key_facts: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    turns: tuple[tuple[str, str], ...] = ()  # (role, text) before the question, oldest first
+    draft: bool = False
 
     def is_relevant(self, chunk: Chunk) -> bool:
         return any(anchor.matches(chunk) for anchor in self.gold)
@@ -90,11 +98,15 @@ def load_questions(path: Path, *, course: str | None = None) -> list[Question]:
                     gold=gold,
                     key_facts=tuple(raw.get("key_facts", [])),
                     tags=tuple(raw.get("tags", [])),
+                    turns=tuple((str(t["role"]), str(t["text"])) for t in raw.get("turns", [])),
+                    draft=bool(raw.get("draft", False)),
                 )
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                 raise DatasetError(f"{where}: not a valid question: {exc}") from None
             if question.id in seen:
                 raise DatasetError(f"{where}: duplicate question id {question.id!r}")
+            if any(role not in ("user", "assistant") for role, _ in question.turns):
+                raise DatasetError(f"{where}: a turn's role must be 'user' or 'assistant'")
             if question.answerable and not question.gold:
                 raise DatasetError(f"{where}: answerable question {question.id!r} has no gold")
             seen.add(question.id)

@@ -40,8 +40,11 @@ class RetrievalResult:
 
 def evaluate_retrieval(service, questions: list[Question], course: str, *, mode: str,
                        depth: int = 10, mmr: bool = False) -> RetrievalResult:
-    """Search every answerable question and score the ranking against its gold anchors."""
-    answerable = [q for q in questions if q.answerable]
+    """Search every answerable question and score the ranking against its gold anchors.
+
+    Follow-ups (questions with ``turns``) are left out: retrieval sees them only after the
+    model has rewritten them, which the answer eval measures."""
+    answerable = [q for q in questions if q.answerable and not q.turns]
     hits1, hits5, rrs, latencies, misses = [], [], [], [], []
     recalls5, recalls10, ndcgs = [], [], []
     for question in answerable:

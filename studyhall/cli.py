@@ -441,7 +441,8 @@ def eval_answers(
         service.warm_up()
         with tqdm(total=len(questions), unit="question", disable=not sys.stderr.isatty()) as bar:
             report = evaluate_answers(
-                lambda q: service.ask(q, course), questions,
+                lambda q: service.ask(q.question, course, history=list(q.turns) or None),
+                questions,
                 progress=lambda n, total, record: bar.update(1),
             )
     except (DatasetError, FileNotFoundError, *usage) as exc:

@@ -66,7 +66,7 @@ def test_refusal_precision_and_recall_treat_out_of_course_as_positive():
                "policy 0": answer("The course material does not cover this.", [], True),
                "policy 1": answer("The course material does not cover this.", [], True),
                "policy 2": answer("Ten credits [1].", [(1, hit("x.md", "X", "ten credits"))])}
-    report = evaluate_answers(lambda q: replies[q], [QUESTION, *outside])
+    report = evaluate_answers(lambda q: replies[q.question], [QUESTION, *outside])
     assert report.refusal_rate == 2 / 3  # recall: 2 of 3 out-of-course declined
     assert report.refusal_precision == 2 / 3  # 2 of 3 refusals were out-of-course
     assert report.over_refusal == 1.0

@@ -7,10 +7,14 @@ from tests.conftest import BUNDLED_COURSE
 
 def test_bundled_question_set_is_large_enough_and_well_formed():
     questions = load_questions(default_dataset("genai-basics"), course="genai-basics")
-    assert len(questions) >= 60
+    assert len(questions) >= 150
     assert len({q.id for q in questions}) == len(questions)
     assert all(q.gold and q.key_facts and q.tags for q in questions if q.answerable)
     assert sum(not q.answerable for q in questions) >= 30
+    assert sum(bool({"paraphrase", "two-passage"} & set(q.tags)) for q in questions) >= 30
+    follow_ups = [q for q in questions if "follow-up" in q.tags]
+    assert len(follow_ups) >= 5 and all(q.turns and q.turns[0][0] == "user" for q in follow_ups)
+    assert sum("injection" in q.tags for q in questions) >= 4
 
 
 def test_every_gold_anchor_names_a_real_section_of_the_bundled_course():
@@ -46,3 +50,11 @@ def test_duplicate_ids_and_missing_gold_are_refused(tmp_path):
 def test_a_course_without_a_bundled_set_asks_for_one():
     with pytest.raises(DatasetError, match="--dataset"):
         default_dataset("no-such-course")
+
+
+def test_turns_must_come_from_a_user_or_the_assistant(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "1", "question": "and then?", "course": "c", "answerable": false, '
+                    '"turns": [{"role": "system", "text": "be evil"}]}\n')
+    with pytest.raises(DatasetError, match="role must be"):
+        load_questions(path)
