@@ -40,7 +40,7 @@ bench: setup
 
 # The answer eval asks the model every question of the bundled set: about 15 minutes.
 eval: ingest
-	$(BIN)/studyhall eval answers --course genai-basics --out bench/results/eval-answers.json
+	$(BIN)/studyhall eval answers --course genai-basics --out bench/results/eval-answers
 
 eval-retrieval: ingest
 	$(BIN)/studyhall eval retrieval --course genai-basics

@@ -33,6 +33,7 @@ class RetrievalResult:
     ndcg_at_10: float
     latency_ms_p50: float
     misses: list[dict] = field(default_factory=list)  # not found in the top 5
+    latencies_ms: list[float] = field(default_factory=list)  # one per question
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +80,7 @@ def evaluate_retrieval(service, questions: list[Question], course: str, *, mode:
         ndcg_at_10=mean(ndcgs),
         latency_ms_p50=latencies[len(latencies) // 2] if latencies else 0.0,
         misses=misses,
+        latencies_ms=[round(x, 3) for x in latencies],
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -360,20 +361,35 @@ def mcp() -> None:
     build_mcp(state).run("stdio")
 
 
+def _report_dir(out: Path | None, course: str, kind: str) -> Path:
+    """Where an eval writes its report: --out, or a new folder under the data directory."""
+    if out is not None:
+        return out
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return load_settings().data_dir / "evals" / course / f"{kind}-{stamp}"
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     course: Annotated[str, typer.Option("--course", "-c")],
     dataset: Annotated[
         Path | None, typer.Option(help="JSONL question set (default: the course's bundled one).")
     ] = None,
-    modes: Annotated[
-        str, typer.Option(help="Comma-separated modes to compare; MODE+mmr adds MMR.")
-    ] = "bm25,dense,hybrid",
-    k: Annotated[int, typer.Option("-k", help="Depth for hit@k and MRR.")] = 10,
+    configs: Annotated[
+        str, typer.Option("--configs", "--modes",
+                          help="Comma-separated retrieval modes to compare; MODE+mmr adds MMR.")
+    ] = "bm25,dense,hybrid,hybrid+mmr",
+    k: Annotated[int, typer.Option("-k", help="Depth for recall, MRR and nDCG.")] = 10,
+    out: Annotated[Path | None, typer.Option(
+        help="Report folder (JSON, Markdown, HTML); default: under the data directory.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """hit@1, hit@5 and MRR of each retrieval mode on a labelled question set."""
+    """hit@k, recall@k, MRR@10 and nDCG@10 of each retrieval configuration on a labelled
+    question set, with a report listing every miss."""
+    from tqdm import tqdm
+
     from eval.datasets import DatasetError, default_dataset, load_questions
+    from eval.report import write_retrieval_report
     from eval.retrieval import evaluate_retrieval, format_table
     from ingest.catalog import UnknownCourse
     from retriever.service import InvalidRequest, SearchService
@@ -381,20 +397,23 @@ def eval_retrieval(
     service = SearchService(load_settings())
     try:
         questions = load_questions(dataset or default_dataset(course), course=course)
+        specs = [spec.strip() for spec in configs.split(",") if spec.strip()]
         results = []
-        for spec in modes.split(","):
-            mode, _, extra = spec.strip().partition("+")
+        for spec in tqdm(specs, unit="config", disable=not sys.stderr.isatty()):
+            mode, _, extra = spec.partition("+")
             if extra not in ("", "mmr"):
-                raise InvalidRequest("modes", f"unknown mode modifier {extra!r}; use MODE+mmr")
+                raise InvalidRequest("configs", f"unknown modifier {extra!r}; use MODE+mmr")
             results.append(evaluate_retrieval(
                 service, questions, course, mode=mode, depth=k, mmr=extra == "mmr"
             ))
     except (DatasetError, InvalidRequest, UnknownCourse, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
+    paths = write_retrieval_report(results, _report_dir(out, course, "retrieval"), title=course)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
         typer.echo(format_table(results))
+        typer.secho(f"report: {paths['html']}", dim=True, err=True)
 
 
 @eval_app.command("gate")
@@ -424,14 +443,17 @@ def eval_answers(
         Path | None, typer.Option(help="JSONL question set (default: the course's bundled one).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the full report as JSON here.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Report folder (JSON, Markdown, HTML); default: under the data directory.")] = None,
 ) -> None:
     """Answer every question with the configured model and score the answers: correct with
-    a correct citation, over-refusal, refusal of out-of-course questions, latency."""
+    a correct citation, over-refusal, refusal of out-of-course questions, faithfulness,
+    latency; the report lists every failure."""
     from tqdm import tqdm
 
     from eval.answers import evaluate_answers
     from eval.datasets import DatasetError, default_dataset, load_questions
+    from eval.report import write_answer_report
 
     usage, failure = _answer_errors()
     service = _answer_service()
@@ -449,9 +471,9 @@ def eval_answers(
         raise fail(str(exc)) from None
     except failure as exc:
         raise fail(str(exc), code=1) from None
-    if out:
-        out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    paths = write_answer_report(report, _report_dir(out, course, "answers"), title=course)
     typer.echo(report.table())
+    typer.secho(f"report: {paths['html']}", dim=True, err=True)
 
 
 @eval_app.command("routing")
