@@ -12,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodySizeLimit, install_error_handlers
 from api.mcp import build_mcp
-from api.routes import ask, courses, health, openai_compat, search, tools
+from api.routes import ask, courses, evals, health, openai_compat, search, tools
 from demos.registry import build_runner
+from eval.jobs import EvalJobs
 from generator.answer import AnswerService, build_answer_service
 from retriever.service import SearchService
 from studyhall import __version__
@@ -59,9 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.demos = build_runner(settings)  # cheap: demo modules load on first use
     app.state.answers = _once(
         lambda: build_answer_service(settings, app.state.search, app.state.demos))
+    app.state.evals = EvalJobs(  # marks jobs a previous run left unfinished as interrupted
+        settings.database, settings.data_dir / "evals" / "jobs", search=app.state.search,
+        answers=lambda: app.state.answers(), data_dir=settings.data_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
-    for module in (health, courses, search, ask, openai_compat, tools):
+    for module in (health, courses, search, ask, openai_compat, tools, evals):
         app.include_router(module.router)
     # MCP over streamable HTTP at /mcp; its tools read app.state when called.
     mcp_server = build_mcp(app.state)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from demos.registry import DemoRunner
+from eval.jobs import EvalJobs
 from generator.answer import AnswerService
 from retriever.service import SearchService
 
@@ -31,3 +32,10 @@ def get_demo_runner(request: Request) -> DemoRunner:
 
 
 DemoRunnerDep = Annotated[DemoRunner, Depends(get_demo_runner)]
+
+
+def get_eval_jobs(request: Request) -> EvalJobs:
+    return request.app.state.evals
+
+
+EvalJobsDep = Annotated[EvalJobs, Depends(get_eval_jobs)]

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from demos.base import Cancelled
 from demos.registry import DemoTimeout, InvalidParameters, UnknownTool
+from eval.datasets import DatasetError
+from eval.jobs import UnknownJob
 from generator.conversations import UnknownSession
 from generator.models import ModelNotAvailable
 from generator.queue import Busy
@@ -50,6 +52,14 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = [{"loc": ["body", e["field"]], "msg": e["message"], "type": "value_error"}
                   for e in exc.errors]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(UnknownJob)
+    async def unknown_job(_: Request, exc: UnknownJob) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(DatasetError)
+    async def no_dataset(_: Request, exc: DatasetError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(DemoTimeout)
     async def demo_timeout(_: Request, exc: DemoTimeout) -> JSONResponse:

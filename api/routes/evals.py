@@ -1,0 +1,54 @@
+"""Eval jobs over HTTP: start one, follow its progress, read its report."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from api.deps import EvalJobsDep
+
+router = APIRouter(prefix="/v1/evals", tags=["evals"])
+
+MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8",
+         "json": "application/json"}
+
+
+Config = Literal["bm25", "dense", "hybrid", "bm25+mmr", "dense+mmr", "hybrid+mmr"]
+
+
+class EvalBody(BaseModel):
+    course: str = Field(description="Course id, see GET /v1/courses.")
+    kind: Literal["retrieval", "answers"] = Field(
+        description="retrieval: seconds, no model; answers: every question through the model.")
+    limit: int | None = Field(None, ge=1, le=10000, description="Only the first N questions.")
+    configs: list[Config] | None = Field(
+        None, min_length=1, description="Retrieval configurations to compare.")
+
+
+@router.post("", status_code=202)
+def start_eval(body: EvalBody, jobs: EvalJobsDep) -> dict:
+    """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``."""
+    return jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs)
+
+
+@router.get("")
+def list_evals(jobs: EvalJobsDep, course: str | None = None) -> dict:
+    return {"jobs": jobs.list(course)}
+
+
+@router.get("/{job_id}")
+def get_eval(job_id: str, jobs: EvalJobsDep) -> dict:
+    """Status (queued, running, done, failed, interrupted), progress, headline numbers and,
+    when done, the report's URLs."""
+    return jobs.get(job_id)
+
+
+@router.get("/{job_id}/report.{kind}")
+def get_report(job_id: str, kind: Literal["html", "md", "json"], jobs: EvalJobsDep):
+    path = jobs.report_file(job_id, f"report.{kind}")
+    if path is None:
+        raise HTTPException(404, f"eval job {job_id!r} has no report yet")
+    return FileResponse(path, media_type=MEDIA[kind])

@@ -1,0 +1,118 @@
+"""Eval jobs: run in the background, survive a restart as 'interrupted', and serve their
+reports over HTTP."""
+
+import json
+import sqlite3
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import get_answer_service, get_search_service
+from eval.jobs import EvalJobs
+from generator.answer import AnswerService
+from generator.conversations import ConversationStore
+from retriever.service import SearchService
+from studyhall.settings import AnswerSettings, ServerSettings
+from tests.conftest import ScriptedGenerator
+
+QUESTIONS = [
+    {"id": "q1", "course": "tiny", "question": "what is mode collapse",
+     "gold": [{"source": "gans.md"}], "key_facts": ["few outputs"], "tags": ["factual"]},
+    {"id": "q2", "course": "tiny", "question": "what does the KL term do",
+     "gold": [{"source": "vaes.md"}], "key_facts": ["KL divergence"], "tags": ["why"]},
+    {"id": "u1", "course": "tiny", "question": "Quarterly tax filing deadline?",
+     "answerable": False, "tags": ["out-of-course"]},
+]
+
+
+@pytest.fixture
+def parts(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
+    ingestor.ingest(course_dir, "tiny")
+    own = settings.data_dir / "evals" / "tiny" / "questions.jsonl"
+    own.parent.mkdir(parents=True)
+    own.write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n")
+    search = SearchService(settings, embedder=fake_embedder, catalog=catalog)
+    settings = settings.model_copy(update={
+        "answer": AnswerSettings(min_confidence=0.3, judge=False),
+        "server": ServerSettings(warm_up=False)})
+    generator = ScriptedGenerator(lambda m: "Mode collapse means few outputs [1].")
+    answers = AnswerService(settings, search, generator, ConversationStore(settings.database))
+    return settings, search, answers
+
+
+def make_jobs(settings, search, answers) -> EvalJobs:
+    return EvalJobs(settings.database, settings.data_dir / "evals" / "jobs", search=search,
+                    answers=lambda: answers, data_dir=settings.data_dir)
+
+
+def test_a_retrieval_job_runs_in_the_background_and_writes_its_report(parts):
+    jobs = make_jobs(*parts)
+    job = jobs.start("tiny", "retrieval", configs=["bm25", "hybrid"])
+    assert job["status"] in ("queued", "running") and job["total"] == 2
+    done = jobs.wait(job["id"])
+    assert done["status"] == "done" and done["done"] == 2
+    assert set(done["summary"]) == {"bm25", "hybrid"}
+    assert jobs.report_file(job["id"], "report.html").read_text().startswith("<!doctype html>")
+
+
+def test_an_answer_job_scores_every_question_without_storing_chats(parts):
+    settings, search, answers = parts
+    jobs = make_jobs(settings, search, answers)
+    done = jobs.wait(jobs.start("tiny", "answers")["id"])
+    assert done["status"] == "done" and done["done"] == done["total"] == 3
+    assert done["summary"]["answerable"] == 2 and done["summary"]["refusal_rate"] == 1.0
+    with sqlite3.connect(settings.database) as db:
+        assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+
+
+def test_a_job_the_service_stopped_in_is_reported_interrupted_not_lost(parts):
+    settings, search, answers = parts
+    jobs = make_jobs(settings, search, answers)
+    jobs._ensure_worker = lambda: None  # the process "dies" before the worker picks it up
+    job = jobs.start("tiny", "retrieval")
+    restarted = make_jobs(settings, search, answers)
+    again = restarted.get(job["id"])
+    assert again["status"] == "interrupted" and "start it again" in again["error"]
+
+
+def test_a_failing_job_is_reported_failed_with_its_reason(parts):
+    settings, search, _ = parts
+
+    def broken():
+        raise RuntimeError("model file missing")
+
+    jobs = EvalJobs(settings.database, settings.data_dir / "r", search=search, answers=broken,
+                    data_dir=settings.data_dir)
+    done = jobs.wait(jobs.start("tiny", "answers")["id"])
+    assert done["status"] == "failed" and "model file missing" in done["error"]
+
+
+def test_eval_jobs_over_http(parts, ingestor, tmp_path):
+    settings, search, answers = parts
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "notes.md").write_text("# Notes\n\nNo question set for this one.\n")
+    ingestor.ingest(tmp_path / "bare", "bare")
+    app = create_app(settings)
+    app.dependency_overrides[get_search_service] = lambda: search
+    app.dependency_overrides[get_answer_service] = lambda: answers
+    app.state.evals = make_jobs(settings, search, answers)
+    with TestClient(app) as client:
+        response = client.post("/v1/evals", json={"course": "tiny", "kind": "retrieval",
+                                                  "configs": ["hybrid"]})
+        assert response.status_code == 202
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + 30
+        while (job := client.get(f"/v1/evals/{job_id}").json())["status"] != "done":
+            assert time.monotonic() < deadline and job["status"] in ("queued", "running")
+            time.sleep(0.05)
+        page = client.get(job["report"]["html"])
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert client.get(f"/v1/evals/{job_id}/report.json").json()["kind"] == "retrieval"
+        assert [j["id"] for j in client.get("/v1/evals?course=tiny").json()["jobs"]] == [job_id]
+        assert client.post("/v1/evals", json={"course": "nope", "kind": "retrieval"}).status_code == 404
+        assert client.post("/v1/evals", json={"course": "tiny", "kind": "vibes"}).status_code == 422
+        assert client.get("/v1/evals/000000000000").status_code == 404
+        no_set = client.post("/v1/evals", json={"course": "bare", "kind": "answers"})
+        assert no_set.status_code == 422 and "--dataset" in no_set.json()["detail"]
