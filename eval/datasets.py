@@ -71,7 +71,9 @@ class Question:
 def default_dataset(course: str) -> Path:
     path = DATASETS_DIR / f"{course}.jsonl"
     if not path.is_file():
-        raise DatasetError(f"course {course!r} has no bundled question set; pass --dataset FILE")
+        raise DatasetError(
+            f"course {course!r} has no question set: draft one with `studyhall eval generate "
+            f"--course {course}` and review it, or pass --dataset FILE")
     return path
 
 

@@ -43,6 +43,19 @@ def terms_messages(question: str) -> list[ChatMessage]:
     return [ChatMessage("system", TERMS_SYSTEM), ChatMessage("user", question)]
 
 
+DRAFT_SYSTEM = """You write exam-style questions for the course "{course}". Given one \
+passage of the course, write one question a student could ask that the passage answers, \
+and the key fact of the answer as a short phrase taken from the passage. Reply in exactly \
+two lines:
+Question: <the question>
+Key fact: <the phrase>"""
+
+
+def draft_question_messages(course_title: str, passage: str) -> list[ChatMessage]:
+    return [ChatMessage("system", DRAFT_SYSTEM.format(course=course_title)),
+            ChatMessage("user", f"Passage:\n{passage.strip()}")]
+
+
 def system_prompt(course_title: str) -> str:
     return SYSTEM.format(course=course_title)
 

@@ -361,6 +361,10 @@ def mcp() -> None:
     build_mcp(state).run("stdio")
 
 
+def _data_dir() -> Path:
+    return load_settings().data_dir
+
+
 def _report_dir(out: Path | None, course: str, kind: str) -> Path:
     """Where an eval writes its report: --out, or a new folder under the data directory."""
     if out is not None:
@@ -388,7 +392,8 @@ def eval_retrieval(
     question set, with a report listing every miss."""
     from tqdm import tqdm
 
-    from eval.datasets import DatasetError, default_dataset, load_questions
+    from eval.datasets import DatasetError, load_questions
+    from eval.jobs import course_dataset
     from eval.report import write_retrieval_report
     from eval.retrieval import evaluate_retrieval, format_table
     from ingest.catalog import UnknownCourse
@@ -396,7 +401,7 @@ def eval_retrieval(
 
     service = SearchService(load_settings())
     try:
-        questions = load_questions(dataset or default_dataset(course), course=course)
+        questions = load_questions(dataset or course_dataset(_data_dir(), course), course=course)
         specs = [spec.strip() for spec in configs.split(",") if spec.strip()]
         results = []
         for spec in tqdm(specs, unit="config", disable=not sys.stderr.isatty()):
@@ -452,14 +457,16 @@ def eval_answers(
     from tqdm import tqdm
 
     from eval.answers import evaluate_answers
-    from eval.datasets import DatasetError, default_dataset, load_questions
+    from eval.datasets import DatasetError, load_questions
+    from eval.jobs import course_dataset
     from eval.report import write_answer_report
 
     usage, failure = _answer_errors()
     service = _answer_service()
     service.store = None  # an evaluation is not a conversation
     try:
-        questions = load_questions(dataset or default_dataset(course), course=course)[:limit]
+        questions = load_questions(dataset or course_dataset(_data_dir(), course),
+                                   course=course)[:limit]
         service.warm_up()
         with tqdm(total=len(questions), unit="question", disable=not sys.stderr.isatty()) as bar:
             report = evaluate_answers(
@@ -474,6 +481,46 @@ def eval_answers(
     paths = write_answer_report(report, _report_dir(out, course, "answers"), title=course)
     typer.echo(report.table())
     typer.secho(f"report: {paths['html']}", dim=True, err=True)
+
+
+@eval_app.command("generate")
+def eval_generate(
+    course: Annotated[str, typer.Option("--course", "-c")],
+    count: Annotated[int, typer.Option(min=1, max=500, help="Passages to draft from.")] = 20,
+    out: Annotated[Path | None, typer.Option(
+        help="Where to write the drafts (default: evals/<course>/questions.draft.jsonl in "
+             "the data directory).")] = None,
+) -> None:
+    """Draft a question set for a course from its own passages, with the local model, for
+    the instructor to review: rename it questions.jsonl beside it once reviewed."""
+    from tqdm import tqdm
+
+    from eval.generate import draft_questions
+    from generator.backends import build_generator
+    from ingest.catalog import UnknownCourse
+    from retriever.service import SearchService
+
+    settings = load_settings()
+    usage, failure = _answer_errors()
+    try:
+        index = SearchService(settings).index(course)
+        generator = build_generator(settings.generator, settings.model_store)
+        target = out or settings.data_dir / "evals" / course / "questions.draft.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with tqdm(total=count, unit="passage", disable=not sys.stderr.isatty()) as bar, \
+                open(target, "w", encoding="utf-8") as handle:
+            for draft in draft_questions(generator, course, index.manifest.title, index.chunks,
+                                         count=count, progress=lambda n, total: bar.update(1)):
+                handle.write(json.dumps(draft, ensure_ascii=False) + "\n")
+                written += 1
+    except (UnknownCourse, *usage) as exc:
+        raise fail(str(exc)) from None
+    except failure as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(f"{written} draft questions from {count} passages → {target}")
+    typer.echo("Review them (fix, drop, add key facts), then save as "
+               f"{target.with_name('questions.jsonl')} to use them in evals.")
 
 
 @eval_app.command("routing")

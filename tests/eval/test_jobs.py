@@ -115,4 +115,4 @@ def test_eval_jobs_over_http(parts, ingestor, tmp_path):
         assert client.post("/v1/evals", json={"course": "tiny", "kind": "vibes"}).status_code == 422
         assert client.get("/v1/evals/000000000000").status_code == 404
         no_set = client.post("/v1/evals", json={"course": "bare", "kind": "answers"})
-        assert no_set.status_code == 422 and "--dataset" in no_set.json()["detail"]
+        assert no_set.status_code == 422 and "eval generate" in no_set.json()["detail"]
