@@ -7,8 +7,10 @@ after the first look faster than it is. ``make bench`` measures search latency p
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from eval.datasets import Question
 from eval.metrics import (
@@ -96,3 +98,41 @@ def format_table(results: list[RetrievalResult]) -> str:
             f"{r.ndcg_at_10:.3f} |"
         )
     return "\n".join(lines)
+
+
+def parse_chunk_size(spec: str) -> tuple[int, int]:
+    """"128/24" → (128, 24): chunk size and overlap in word-pieces."""
+    size, _, overlap = spec.partition("/")
+    try:
+        return int(size), int(overlap or 0)
+    except ValueError:
+        raise ValueError(f"a chunk size is SIZE/OVERLAP, like 128/24; got {spec!r}") from None
+
+
+def sweep_chunk_sizes(settings, embedder, source: Path, course: str, questions: list[Question],
+                      sizes: list[tuple[int, int]], modes: list[str]) -> list[RetrievalResult]:
+    """Ingest the course folder ``source`` once per chunk size (into a temporary data
+    directory, with the same embedder) and evaluate each mode on it. The configuration
+    names read ``hybrid@128/24``."""
+    from ingest.catalog import Catalog
+    from ingest.pipeline import Ingestor
+    from retriever.service import SearchService
+    from studyhall.settings import IngestSettings
+
+    results = []
+    for size, overlap in sizes:
+        with tempfile.TemporaryDirectory(prefix="studyhall-sweep-") as scratch:
+            trial = settings.model_copy(update={
+                "data_dir": Path(scratch),
+                "ingest": IngestSettings(**{**settings.ingest.model_dump(),
+                                            "chunk_tokens": size, "overlap_tokens": overlap})})
+            catalog = Catalog(trial.courses_dir)
+            Ingestor(catalog, embedder, trial.ingest).ingest(source, course)
+            service = SearchService(trial, embedder=embedder, catalog=catalog)
+            for spec in modes:
+                mode, _, extra = spec.partition("+")
+                result = evaluate_retrieval(service, questions, course, mode=mode,
+                                            mmr=extra == "mmr")
+                result.mode = f"{spec}@{size}/{overlap}"
+                results.append(result)
+    return results

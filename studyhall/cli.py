@@ -384,6 +384,10 @@ def eval_retrieval(
                           help="Comma-separated retrieval modes to compare; MODE+mmr adds MMR.")
     ] = "bm25,dense,hybrid,hybrid+mmr",
     k: Annotated[int, typer.Option("-k", help="Depth for recall, MRR and nDCG.")] = 10,
+    chunks: Annotated[str | None, typer.Option(
+        help="Also compare chunk sizes, SIZE/OVERLAP in word-pieces, e.g. 96/16,128/24: the "
+             "course folder (--source) is ingested once per size into a scratch index.")] = None,
+    source: Annotated[Path | None, typer.Option(help="The course folder, for --chunks.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Report folder (JSON, Markdown, HTML); default: under the data directory.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -395,7 +399,12 @@ def eval_retrieval(
     from eval.datasets import DatasetError, load_questions
     from eval.jobs import course_dataset
     from eval.report import write_retrieval_report
-    from eval.retrieval import evaluate_retrieval, format_table
+    from eval.retrieval import (
+        evaluate_retrieval,
+        format_table,
+        parse_chunk_size,
+        sweep_chunk_sizes,
+    )
     from ingest.catalog import UnknownCourse
     from retriever.service import InvalidRequest, SearchService
 
@@ -411,7 +420,14 @@ def eval_retrieval(
             results.append(evaluate_retrieval(
                 service, questions, course, mode=mode, depth=k, mmr=extra == "mmr"
             ))
-    except (DatasetError, InvalidRequest, UnknownCourse, FileNotFoundError) as exc:
+        if chunks:
+            if source is None or not source.is_dir():
+                raise InvalidRequest("source", "--chunks needs --source, the course folder")
+            sizes = [parse_chunk_size(spec) for spec in chunks.split(",")]
+            results += sweep_chunk_sizes(service.settings, service.embedder, source, course,
+                                         questions, sizes, specs)
+    except (DatasetError, InvalidRequest, UnknownCourse, FileNotFoundError,
+            ValueError) as exc:  # ValueError: a malformed chunk size
         raise fail(str(exc)) from None
     paths = write_retrieval_report(results, _report_dir(out, course, "retrieval"), title=course)
     if as_json:
