@@ -39,25 +39,3 @@ def test_answer_report_lists_wrong_answers_and_answered_out_of_course_questions(
     assert "a2 |" not in markdown
     assert paths["html"].read_text().count("data:image/png;base64,") == 2
 
-
-def test_a_chunk_size_sweep_ingests_once_per_size_and_names_each_configuration(
-        settings, fake_embedder, course_dir):
-    from eval.datasets import GoldAnchor, Question
-    from eval.retrieval import parse_chunk_size, sweep_chunk_sizes
-
-    questions = [Question("q1", "what is mode collapse", "tiny", True, (GoldAnchor("gans.md"),))]
-    results = sweep_chunk_sizes(settings, fake_embedder, course_dir, "tiny", questions,
-                                [parse_chunk_size("40/8"), parse_chunk_size("64/0")],
-                                ["bm25", "hybrid"])
-    assert [r.mode for r in results] == ["bm25@40/8", "hybrid@40/8", "bm25@64/0", "hybrid@64/0"]
-    assert all(r.hit_at_5 == 1.0 for r in results)
-    assert not settings.courses_dir.exists()  # scratch indexes only
-
-
-def test_a_malformed_chunk_size_names_the_expected_form():
-    import pytest
-
-    from eval.retrieval import parse_chunk_size
-
-    with pytest.raises(ValueError, match="SIZE/OVERLAP"):
-        parse_chunk_size("big")
