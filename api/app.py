@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodySizeLimit, install_error_handlers
+from api.lti import LtiService, lti_router
 from api.mcp import build_mcp
-from api.routes import ask, courses, evals, health, openai_compat, search, tools
+from api.routes import ask, courses, evals, health, openai_compat, pages, search, tools
 from demos.registry import build_runner
 from eval.jobs import EvalJobs
 from generator.answer import AnswerService, build_answer_service
@@ -65,8 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         answers=lambda: app.state.answers(), data_dir=settings.data_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
-    for module in (health, courses, search, ask, openai_compat, tools, evals):
+    for module in (health, courses, search, ask, openai_compat, tools, evals, pages):
         app.include_router(module.router)
+    app.state.lti = LtiService(settings.database, settings.data_dir, settings.server.public_url)
+    app.include_router(lti_router)
     # MCP over streamable HTTP at /mcp; its tools read app.state when called.
     mcp_server = build_mcp(app.state)
     mcp_app = mcp_server.streamable_http_app(streamable_http_path="/mcp",

@@ -95,6 +95,13 @@ class ConversationStore:
             ).fetchall()
         return [(role, content) for role, content in reversed(rows)]
 
+    def questions_asked(self, session_id: str) -> int:
+        with closing(self._connect()) as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE session_id = ? AND role = 'user'",
+                (session_id,)).fetchone()
+        return count
+
     def messages(self, session_id: str) -> list[dict]:
         with closing(self._connect()) as db:
             rows = db.execute(

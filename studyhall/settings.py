@@ -125,11 +125,27 @@ class DemoSettings(BaseModel):
     )
 
 
+class EmbedSettings(BaseModel):
+    origins: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Course id → origins allowed to frame its chat (CSP frame-ancestors), "
+        'e.g. {"genai-basics": ["https://canvas.example.edu"]}.',
+    )
+    max_session_messages: int = Field(
+        50, ge=1, le=100000,
+        description="Questions one conversation may ask; more get 429.",
+    )
+
+
 class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `studyhall serve` binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port `studyhall serve` binds.")
     warm_up: bool = Field(
         True, description="Load the embedder and every course index at start-up."
+    )
+    public_url: str | None = Field(
+        None, description="Address platforms and browsers reach studyhall at, e.g. "
+        "https://studyhall.example.edu (LTI redirect and launch URLs); None: each request's.",
     )
     max_body_bytes: int = Field(
         1 << 20, ge=1024, description="Largest JSON request body accepted (413 above)."
@@ -156,6 +172,7 @@ class Settings(BaseSettings):
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     demos: DemoSettings = Field(default_factory=DemoSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @property

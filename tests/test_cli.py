@@ -80,3 +80,21 @@ def test_demo_runs_with_set_parameters_and_writes_its_figures(env):
 def test_demo_bad_input_exits_2_naming_the_problem(env, args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_lti_add_platform_then_list(env):
+    result = runner.invoke(app, [
+        "lti", "add-platform", "--issuer", "https://lms.example.edu", "--client-id", "abc",
+        "--deployment-id", "d1", "--auth-login-url", "https://lms.example.edu/auth",
+        "--jwks-url", "https://lms.example.edu/jwks", "--course", "ctx-1=genai-basics"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["lti", "list"]).output
+    assert "https://lms.example.edu  client=abc  deployments=d1" in listed
+
+
+def test_lti_add_platform_with_a_bad_mapping_exits_2(env):
+    result = runner.invoke(app, [
+        "lti", "add-platform", "--issuer", "https://lms.example.edu", "--client-id", "abc",
+        "--deployment-id", "d1", "--auth-login-url", "https://lms.example.edu/auth",
+        "--jwks-url", "https://lms.example.edu/jwks", "--course", "genai-basics"])
+    assert result.exit_code == 2 and "CONTEXT_ID=COURSE" in result.output

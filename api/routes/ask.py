@@ -34,6 +34,11 @@ async def ask(body: AskBody, service: AnswerServiceDep, request: Request):
     cover the question. With ``stream: true``: SSE events ``token`` ({"text"}) as the
     answer is generated, then ``done`` (the whole answer) or ``error``."""
     # Bad input is a 4xx and a full queue a 503 here, before any 200 is sent.
+    limit = request.app.state.settings.embed.max_session_messages
+    if (body.session_id and service.store is not None
+            and service.store.questions_asked(body.session_id) >= limit):
+        raise HTTPException(429, f"this conversation has reached its limit of {limit} "
+                                 "questions; start a new conversation")
     turn = service.prepare(body.question, body.course, session_id=body.session_id)
     if not body.stream:
         return (await run_in_threadpool(turn.run)).to_dict()

@@ -266,3 +266,17 @@ def test_the_openai_backend_streams_from_an_openai_compatible_server(running):
                                  GenerationParams(max_tokens=64)))
     assert len(pieces) > 3
     assert "".join(pieces).startswith("The discriminator tells real from fake [1]")
+
+
+def test_a_conversation_past_its_message_limit_gets_429(running):
+    base, answers, _ = running
+    first = httpx.post(f"{base}/v1/ask", json={"question": "what does the discriminator do",
+                                               "course": "tiny"}).json()
+    session = first["session_id"]
+    answers.settings.embed.max_session_messages = 2  # the app reads the same settings object
+    ok = httpx.post(f"{base}/v1/ask", json={"question": "and the generator?", "course": "tiny",
+                                            "session_id": session})
+    assert ok.status_code == 200
+    over = httpx.post(f"{base}/v1/ask", json={"question": "and then?", "course": "tiny",
+                                              "session_id": session})
+    assert over.status_code == 429 and "limit of 2 questions" in over.json()["detail"]

@@ -1,0 +1,110 @@
+"""The LTI routes: ``/lti/jwks``, ``/lti/login``, ``/lti/launch``; and the
+:func:`lti_session` dependency other routes use to know who launched them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.lti import claims as c
+from api.lti.launch import STATE_COOKIE, LaunchRejected
+from api.lti.service import LtiService
+from api.lti.sessions import InvalidSession, LtiSession
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/lti", tags=["lti"])
+
+
+def get_lti_service(request: Request) -> LtiService:
+    return request.app.state.lti
+
+
+LtiServiceDep = Annotated[LtiService, Depends(get_lti_service)]
+
+
+def lti_session(request: Request) -> LtiSession | None:
+    """The launch session from ``?lti=`` or the ``X-LTI-Session`` header; None without one.
+
+    A token that is there but forged or expired is a 401, not None: the page should ask
+    the user to open the tool from the course again rather than carry on as anonymous.
+    """
+    token = request.headers.get("X-LTI-Session") or request.query_params.get("lti")
+    if not token:
+        return None
+    service: LtiService | None = getattr(request.app.state, "lti", None)
+    if service is None:
+        raise HTTPException(status_code=401, detail="LTI is not enabled on this server")
+    try:
+        return service.read_session(token)
+    except InvalidSession as exc:
+        raise HTTPException(status_code=401, detail=str(exc)) from exc
+
+
+LtiSessionDep = Annotated[LtiSession | None, Depends(lti_session)]
+
+
+@router.get("/jwks")
+def jwks(service: LtiServiceDep) -> dict:
+    """The tool's public keys, for platforms verifying its deep linking responses."""
+    return service.tool_key.jwks()
+
+
+@router.api_route("/login", methods=["GET", "POST"])
+async def login(request: Request, service: LtiServiceDep) -> Response:
+    """OIDC login initiation: remember a state and nonce, send the browser to the platform."""
+    params = dict(request.query_params)
+    if request.method == "POST":
+        params |= {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    return await run_in_threadpool(_start_login, service, params, str(request.base_url))
+
+
+def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> Response:
+    issuer, login_hint = params.get("iss"), params.get("login_hint")
+    if not issuer or not login_hint:
+        return _refuse(400, "login needs iss and login_hint")
+    platform = service.find_platform(issuer, params.get("client_id"))
+    if platform is None:
+        return _refuse(400, "unknown platform (issuer and client_id)")
+    deployment = params.get("lti_deployment_id")
+    if deployment is not None and deployment not in platform.deployment_ids:
+        return _refuse(400, "unknown deployment_id")
+    started = service.logins.start(platform.issuer, platform.client_id)
+    response = RedirectResponse(
+        service.auth_redirect(platform, started, base_url=base_url, login_hint=login_hint,
+                              lti_message_hint=params.get("lti_message_hint")),
+        status_code=302)
+    response.set_cookie(STATE_COOKIE + started.state, started.state,
+                        max_age=int(service.logins.ttl_s), path="/lti/", secure=True,
+                        httponly=True, samesite="none")
+    return response
+
+
+@router.post("/launch")
+def launch(request: Request, service: LtiServiceDep, id_token: Annotated[str, Form()] = "",
+           state: Annotated[str, Form()] = "") -> Response:
+    """The platform's form post with the id_token: validate, then open the course."""
+    try:
+        launched = service.launches.validate(id_token, state, request.cookies)
+    except LaunchRejected as exc:
+        return _refuse(401, f"LTI launch rejected: {exc}")
+    if launched.message_type == c.DEEP_LINKING_REQUEST:
+        response: Response = HTMLResponse(
+            service.deep_linking_page(launched, base_url=str(request.base_url)))
+    else:
+        response = RedirectResponse(
+            service.landing_url(launched, base_url=str(request.base_url)), status_code=303)
+    response.delete_cookie(STATE_COOKIE + state, path="/lti/", secure=True, httponly=True,
+                           samesite="none")
+    log.info("LTI %s from %s: course %s, role %s", launched.message_type,
+             launched.platform.issuer, launched.course, launched.role)
+    return response
+
+
+def _refuse(status: int, reason: str) -> JSONResponse:
+    log.warning(reason)
+    return JSONResponse({"detail": reason}, status_code=status)
