@@ -150,6 +150,17 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(
         1 << 20, ge=1024, description="Largest JSON request body accepted (413 above)."
     )
+    max_upload_bytes: int = Field(
+        50 << 20, ge=1024,
+        description="Largest course-file upload (POST /v1/courses/{course}/files), all its "
+        "files together (413 above).",
+    )
+    admin_token: str | None = Field(
+        None, min_length=16,
+        description="A secret that opens the instructor endpoints (uploads, ingest and eval "
+        "jobs) for every course, sent as `Authorization: Bearer <token>`; None: only an LTI "
+        "instructor session opens them, for its own course.",
+    )
 
 
 class Settings(BaseSettings):
@@ -187,6 +198,11 @@ class Settings(BaseSettings):
     def demo_runs(self) -> Path:
         """Where finished demo runs (result JSON + figures) are kept, keyed by run id."""
         return self.data_dir / "demo-runs"
+
+    @property
+    def sources_dir(self) -> Path:
+        """Where files uploaded over HTTP are kept, one folder per course."""
+        return self.data_dir / "sources"
 
     @property
     def database(self) -> Path:

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from api.deps import EvalJobsDep
+from api.instructor import CallerDep
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 
@@ -29,8 +30,10 @@ class EvalBody(BaseModel):
 
 
 @router.post("", status_code=202)
-def start_eval(body: EvalBody, jobs: EvalJobsDep) -> dict:
-    """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``."""
+def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> dict:
+    """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``. Needs an
+    LTI instructor session of the course or the admin token."""
+    caller.require_instructor(body.course)
     return jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs)
 
 

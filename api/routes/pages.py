@@ -26,6 +26,8 @@ ASSETS = {
     "chat.js": JAVASCRIPT,
     "chat.css": "text/css; charset=utf-8",
     "embed.js": JAVASCRIPT,
+    "instructor.js": JAVASCRIPT,
+    "instructor.css": "text/css; charset=utf-8",
 }
 # Everything the page loads is its own: scripts, styles, the API, the demos' figures.
 PAGE_POLICY = (
@@ -65,6 +67,18 @@ def chat_page(request: Request, course: str | None = None) -> FileResponse:
         STATIC_DIR / "index.html", media_type="text/html",
         headers={**_NO_CACHE, "Content-Security-Policy": policy,
                  "Referrer-Policy": "same-origin"},
+    )
+
+
+@router.get("/instructor", include_in_schema=False)
+def instructor_page(request: Request, course: str | None = None) -> FileResponse:
+    """The instructor page (add files, run evals), where an instructor's LTI launch lands:
+    ``?course=ID&lti=TOKEN``. The page only calls the API, which checks the session."""
+    policy = f"{PAGE_POLICY}; {frame_ancestors(_course_origins(request), course)}"
+    return FileResponse(
+        STATIC_DIR / "instructor.html", media_type="text/html",
+        # no-referrer: the address holds the session token
+        headers={**_NO_CACHE, "Content-Security-Policy": policy, "Referrer-Policy": "no-referrer"},
     )
 
 

@@ -17,6 +17,9 @@ from retriever.service import SearchService
 from studyhall.settings import AnswerSettings, ServerSettings
 from tests.conftest import ScriptedGenerator
 
+ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 QUESTIONS = [
     {"id": "q1", "course": "tiny", "question": "what is mode collapse",
      "gold": [{"source": "gans.md"}], "key_facts": ["few outputs"], "tags": ["factual"]},
@@ -36,7 +39,7 @@ def parts(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
     search = SearchService(settings, embedder=fake_embedder, catalog=catalog)
     settings = settings.model_copy(update={
         "answer": AnswerSettings(min_confidence=0.3, judge=False),
-        "server": ServerSettings(warm_up=False)})
+        "server": ServerSettings(warm_up=False, admin_token=ADMIN_TOKEN)})
     generator = ScriptedGenerator(lambda m: "Mode collapse means few outputs [1].")
     answers = AnswerService(settings, search, generator, ConversationStore(settings.database))
     return settings, search, answers
@@ -99,6 +102,9 @@ def test_eval_jobs_over_http(parts, ingestor, tmp_path):
     app.dependency_overrides[get_answer_service] = lambda: answers
     app.state.evals = make_jobs(settings, search, answers)
     with TestClient(app) as client:
+        refused = client.post("/v1/evals", json={"course": "tiny", "kind": "retrieval"})
+        assert refused.status_code == 401  # neither an instructor's LTI session nor the token
+        client.headers.update(ADMIN)
         response = client.post("/v1/evals", json={"course": "tiny", "kind": "retrieval",
                                                   "configs": ["hybrid"]})
         assert response.status_code == 202

@@ -1,0 +1,215 @@
+"""Ingest jobs: files an instructor uploads join the course in the background, and the job
+says, file by file, what was added, replaced or skipped and why.
+
+Jobs are rows in the service's SQLite file (like :mod:`eval.jobs`), so they outlive the
+process: a job that was queued or running when the service stopped is marked
+``interrupted`` at the next start, never silently lost. One job runs at a time, in a
+background thread.
+
+Where the files go: ``<data_dir>/sources/<course>/``. An upload is first written to
+``<course folder>/.incoming/<job id>/`` (a hidden folder, which ingestion never reads);
+each file is then ingested on its own, as ``studyhall ingest FILE --course ID`` does, so
+the course's other files stay, wherever they came from (the bundled course's are in
+``corpus/``, not here; a folder ingest of this one would drop them). A file that ingests
+is moved into the course folder, replacing its earlier copy; a file that cannot be read
+is skipped with the reason and deleted, and if the course had an earlier version of it,
+that version keeps being served (and stays in the folder). Progress is files done of
+files uploaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import asdict
+from pathlib import Path
+from typing import BinaryIO
+
+from api.instructor.uploads import clean_names, remove, save_files
+from ingest.catalog import validate_course_id
+from ingest.pipeline import IngestError, Ingestor, IngestReport
+
+log = logging.getLogger(__name__)
+
+INCOMING = ".incoming"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ingest_jobs (
+    id TEXT PRIMARY KEY,
+    course TEXT NOT NULL,
+    files TEXT NOT NULL,             -- the uploaded file names, JSON, in ingest order
+    status TEXT NOT NULL,            -- queued, running, done, failed, interrupted
+    done INTEGER NOT NULL DEFAULT 0, -- files ingested (or skipped) so far
+    total INTEGER NOT NULL,
+    current TEXT,                    -- the file being ingested
+    report TEXT,                     -- the IngestReport so far, JSON
+    error TEXT,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL
+)
+"""
+
+
+class UnknownIngestJob(LookupError):
+    pass
+
+
+class IngestJobs:
+    def __init__(self, database: Path, sources: Path, *, ingestor: Ingestor,
+                 max_upload_bytes: int) -> None:
+        self.database = database
+        self.sources = sources
+        self.ingestor = ingestor
+        self.max_upload_bytes = max_upload_bytes
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._db()) as db, db:
+            db.execute(SCHEMA)
+            unfinished = db.execute("SELECT id, course FROM ingest_jobs "
+                                    "WHERE status IN ('queued', 'running')").fetchall()
+            db.execute(
+                "UPDATE ingest_jobs SET status = 'interrupted', current = NULL, finished = ?, "
+                "error = 'the service stopped while this job was queued or running; the files "
+                "its report does not list were not ingested: upload them again' "
+                "WHERE status IN ('queued', 'running')", (time.time(),))
+        for row in unfinished:
+            remove(self._incoming(row["course"], row["id"]))
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.database, timeout=30)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def folder(self, course: str) -> Path:
+        """The course's folder of uploaded files."""
+        return self.sources / validate_course_id(course)
+
+    def _incoming(self, course: str, job_id: str) -> Path:
+        return self.folder(course) / INCOMING / job_id
+
+    # -- the API's side ----------------------------------------------------------
+
+    def submit(self, course: str, files: Sequence[tuple[str, BinaryIO]]) -> dict:
+        """Check and keep the files of one upload, then queue their ingest.
+
+        Raises :class:`~api.instructor.uploads.UploadRejected` (a bad name, type or size;
+        nothing is kept) or ValueError (a bad course id).
+        """
+        validate_course_id(course)
+        names = clean_names([name for name, _ in files])
+        job_id = uuid.uuid4().hex[:12]
+        incoming = self._incoming(course, job_id)
+        try:
+            save_files([(name, stream) for name, (_, stream) in zip(names, files, strict=True)],
+                       incoming, self.max_upload_bytes)
+        except BaseException:
+            remove(incoming)
+            raise
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO ingest_jobs (id, course, files, status, total, created) "
+                       "VALUES (?, ?, ?, 'queued', ?, ?)",
+                       (job_id, course, json.dumps(names), len(names), time.time()))
+        log.info("ingest job %s: %d file(s) for course %s", job_id, len(names), course)
+        self._queue.put(job_id)
+        self._ensure_worker()
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> dict:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT * FROM ingest_jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise UnknownIngestJob(f"no ingest job {job_id!r}")
+        return _job_dict(row)
+
+    def wait(self, job_id: str, timeout: float = 60.0) -> dict:
+        """Block until the job ends (for tests)."""
+        deadline = time.monotonic() + timeout
+        while (job := self.get(job_id))["status"] in ("queued", "running"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"ingest job {job_id} still {job['status']}")
+            time.sleep(0.05)
+        return job
+
+    # -- the worker's side -------------------------------------------------------
+
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="ingest-jobs",
+                                                daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            try:
+                self._run(job_id)
+            except Exception as exc:  # a failed job is reported, the worker goes on
+                log.exception("ingest job %s failed", job_id)
+                self._update(job_id, status="failed", current=None,
+                             error=f"{type(exc).__name__}: {exc}", finished=time.time())
+
+    def _update(self, job_id: str, **fields) -> None:
+        names = ", ".join(f"{k} = ?" for k in fields)
+        with closing(self._db()) as db, db:
+            db.execute(f"UPDATE ingest_jobs SET {names} WHERE id = ?",
+                       (*fields.values(), job_id))
+
+    def _run(self, job_id: str) -> None:
+        job = self.get(job_id)
+        course = job["course"]
+        folder, incoming = self.folder(course), self._incoming(course, job_id)
+        self._update(job_id, status="running", started=time.time())
+        total = IngestReport(course)
+        try:
+            for n, name in enumerate(job["files"], start=1):
+                self._update(job_id, current=name)
+                try:
+                    part = self.ingestor.ingest(incoming / name, course)
+                except IngestError as exc:  # a new course's first file, and unreadable
+                    part = IngestReport(course, skipped={name: str(exc)})
+                _merge(total, part)
+                if name not in part.skipped:
+                    os.replace(incoming / name, folder / name)
+                self._update(job_id, done=n, report=json.dumps(_report_dict(total)))
+        finally:
+            remove(incoming)
+        self._update(job_id, status="done", current=None, finished=time.time())
+
+
+def _merge(total: IngestReport, part: IngestReport) -> None:
+    """Add one file's ingest to the job's report."""
+    total.version = part.version or total.version
+    for name in ("added", "changed", "unchanged", "kept_previous"):
+        getattr(total, name).extend(getattr(part, name))
+    total.skipped.update(part.skipped)
+    total.chunks = part.chunks or total.chunks  # the course's size after the last file
+    total.embedded += part.embedded
+    total.reused_vectors += part.reused_vectors
+    total.seconds += part.seconds
+
+
+def _report_dict(report: IngestReport) -> dict:
+    data = asdict(report)
+    data.pop("removed")  # a file upload never removes one
+    data["seconds"] = round(report.seconds, 2)
+    data["summary"] = report.summary()
+    return data
+
+
+def _job_dict(row: sqlite3.Row) -> dict:
+    job = dict(row)
+    job["files"] = json.loads(job["files"])
+    job["report"] = json.loads(job["report"]) if job["report"] else None
+    return job

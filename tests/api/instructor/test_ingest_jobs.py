@@ -1,0 +1,48 @@
+"""Ingest jobs outlive the process: interrupted, not lost; failures say why."""
+
+import io
+
+import pytest
+
+from api.instructor import IngestJobs
+
+
+@pytest.fixture
+def make_jobs(settings, ingestor, course_dir):
+    ingestor.ingest(course_dir, "tiny")
+
+    def make() -> IngestJobs:
+        return IngestJobs(settings.database, settings.sources_dir, ingestor=ingestor,
+                          max_upload_bytes=1 << 20)
+
+    return make
+
+
+def lesson() -> list[tuple[str, io.BytesIO]]:
+    return [("extra.md", io.BytesIO(b"# Extra\n\nAn extra lesson about autoencoders.\n"))]
+
+
+def test_a_job_runs_in_the_background_file_by_file(make_jobs):
+    jobs = make_jobs()
+    done = jobs.wait(jobs.submit("tiny", lesson())["id"])
+    assert (done["status"], done["done"], done["total"], done["current"]) == ("done", 1, 1, None)
+    assert done["report"]["added"] == ["extra.md"] and done["report"]["version"]
+
+
+def test_a_job_the_service_stopped_in_is_reported_interrupted_not_lost(make_jobs, settings):
+    jobs = make_jobs()
+    jobs._ensure_worker = lambda: None  # the process "dies" before the worker picks it up
+    job = jobs.submit("tiny", lesson())
+    incoming = settings.sources_dir / "tiny" / ".incoming" / job["id"]
+    assert job["status"] == "queued" and (incoming / "extra.md").is_file()
+
+    again = make_jobs().get(job["id"])
+    assert again["status"] == "interrupted" and "upload them again" in again["error"]
+    assert not incoming.exists()
+
+
+def test_a_job_that_cannot_take_the_course_lock_fails_with_the_reason(make_jobs, catalog):
+    jobs = make_jobs()
+    with catalog.lock("tiny"):  # `studyhall ingest` is writing the course
+        done = jobs.wait(jobs.submit("tiny", lesson())["id"])
+    assert done["status"] == "failed" and "another ingest" in done["error"]

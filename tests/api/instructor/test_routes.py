@@ -1,0 +1,134 @@
+"""Uploading course files over HTTP: kept under the data directory, ingested in the
+background, searchable when the job is done; bad names, types and sizes refused."""
+
+from pathlib import Path
+
+from pypdf import PdfReader
+from reportlab.pdfgen import canvas
+
+from tests.api.instructor.conftest import (
+    ADMIN,
+    MAX_UPLOAD,
+    top_source,
+    upload,
+    wait_for_job,
+)
+
+ATTENTION = """# Attention
+
+Self-attention lets every token look at every other token of the sequence.
+
+## The zebracorn rule
+
+The zebracorn rule scales the scores by the square root of the key dimension.
+""" + "\nPadding sentence about queries, keys and values.\n" * 60  # past the JSON body limit
+
+
+def make_pdf(path: Path, text: str) -> bytes:
+    pdf = canvas.Canvas(str(path))
+    pdf.drawString(72, 720, text)
+    pdf.showPage()
+    pdf.save()
+    return path.read_bytes()
+
+
+def test_uploaded_files_are_ingested_and_searchable_and_the_other_files_stay(client, settings):
+    assert len(ATTENTION.encode()) > 2048  # bigger than a JSON body may be
+    response = upload(client, "tiny", {"attention.md": ATTENTION})
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] in ("queued", "running") and job["total"] == 1
+    assert job["files"] == ["attention.md"]
+
+    done = wait_for_job(client, job["id"])
+    assert done["status"] == "done" and done["done"] == done["total"] == 1
+    assert done["report"]["added"] == ["attention.md"] and done["report"]["skipped"] == {}
+    assert "published version" in done["report"]["summary"]
+    assert top_source(client, "what does the zebracorn rule scale") == "attention.md"
+    assert top_source(client, "mode collapse generator few outputs") == "gans.md"
+    kept = settings.data_dir / "sources" / "tiny" / "attention.md"
+    assert kept.read_text() == ATTENTION
+    assert not any((kept.parent / ".incoming").iterdir())
+
+
+def test_a_new_course_id_creates_the_course(client):
+    job = upload(client, "fresh", {"a.md": "# Alpha\n\nThe alpha particle is a helium nucleus.\n",
+                                   "b.txt": "Beta decay turns a neutron into a proton.\n"}).json()
+    done = wait_for_job(client, job["id"])
+    assert done["status"] == "done" and sorted(done["report"]["added"]) == ["a.md", "b.txt"]
+    courses = {c["id"] for c in client.get("/v1/courses").json()["courses"]}
+    assert "fresh" in courses
+    assert top_source(client, "neutron into a proton", course="fresh") == "b.txt"
+
+
+def test_an_unsupported_type_is_refused_with_415_naming_the_allowed_ones(client, settings):
+    response = upload(client, "tiny", {"notes.md": "# Fine\n\ntext\n", "setup.exe": b"MZ\x90"})
+    assert response.status_code == 415
+    detail = response.json()["detail"]
+    assert "'.exe'" in detail and ".md" in detail and ".pdf" in detail
+    assert not (settings.data_dir / "sources" / "tiny" / "notes.md").exists()
+
+
+def test_an_upload_over_the_limit_is_refused_with_413_and_nothing_is_kept(client, settings):
+    response = upload(client, "tiny", {"big.txt": "x" * (MAX_UPLOAD + 100)})
+    assert response.status_code == 413
+    assert "big.txt" in response.json()["detail"]
+    incoming = settings.data_dir / "sources" / "tiny" / ".incoming"
+    assert not incoming.exists() or not any(incoming.iterdir())
+
+
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(client):
+    response = upload(client, "tiny", {"huge.txt": b"x" * (MAX_UPLOAD * 4)})
+    assert response.status_code == 413
+    assert "request body is" in response.json()["detail"]
+
+
+def test_json_bodies_keep_their_own_smaller_limit(client):
+    response = client.post("/v1/search", json={"query": "x " * 2000, "course": "tiny"})
+    assert response.status_code == 413
+
+
+def test_path_traversal_in_a_file_name_is_stripped_to_the_name(client, settings):
+    response = upload(client, "tiny", {"../../../evil.md": "# Evil\n\nOnly a lesson, really.\n",
+                                       "..\\..\\win.txt": "Backslashes too.\n"})
+    assert response.status_code == 202, response.text
+    assert sorted(response.json()["files"]) == ["evil.md", "win.txt"]
+    done = wait_for_job(client, response.json()["id"])
+    assert sorted(done["report"]["added"]) == ["evil.md", "win.txt"]
+    folder = settings.data_dir / "sources" / "tiny"
+    assert (folder / "evil.md").is_file() and (folder / "win.txt").is_file()
+    assert not (settings.data_dir / "evil.md").exists()
+    assert not (settings.data_dir.parent / "evil.md").exists()
+
+
+def test_a_broken_pdf_is_skipped_with_its_reason_and_the_previous_version_keeps_serving(
+        client, settings, tmp_path):
+    good = make_pdf(tmp_path / "handout.pdf", "The quokkaphant theorem bounds the gradient.")
+    first = wait_for_job(client, upload(client, "tiny", {"handout.pdf": good}).json()["id"])
+    assert first["report"]["added"] == ["handout.pdf"]
+    assert top_source(client, "quokkaphant theorem") == "handout.pdf"
+
+    broken = upload(client, "tiny", {"handout.pdf": b"%PDF-1.4 garbage"}).json()
+    done = wait_for_job(client, broken["id"])
+    assert done["status"] == "done"
+    assert "PDF" in done["report"]["skipped"]["handout.pdf"]
+    assert done["report"]["kept_previous"] == ["handout.pdf"]
+    assert top_source(client, "quokkaphant theorem") == "handout.pdf"
+    kept = settings.data_dir / "sources" / "tiny" / "handout.pdf"
+    assert "quokkaphant" in PdfReader(kept).pages[0].extract_text()
+
+
+def test_a_new_course_whose_only_file_is_unreadable_reports_why(client):
+    done = wait_for_job(client, upload(client, "empty", {"x.pdf": b"not a pdf"}).json()["id"])
+    assert done["status"] == "done" and done["report"]["added"] == []
+    assert "PDF" in done["report"]["skipped"]["x.pdf"]
+    assert "empty" not in {c["id"] for c in client.get("/v1/courses").json()["courses"]}
+
+
+def test_a_bad_course_id_is_a_422(client):
+    response = upload(client, "Not A Course", {"a.md": "# A\n\ntext\n"})
+    assert response.status_code == 422 and "course id" in response.json()["detail"]
+
+
+def test_an_unknown_job_is_a_404(client):
+    assert client.get("/v1/ingest-jobs/000000000000", headers=ADMIN).status_code == 404
