@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +21,7 @@ from typing import Any, Literal
 
 from eval.datasets import Question, default_dataset, load_questions
 from generator.queue import Busy
+from studyhall.jobs import BackgroundJobs, UnknownJob
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +46,6 @@ CREATE TABLE IF NOT EXISTS eval_jobs (
 """
 
 
-class UnknownJob(LookupError):
-    pass
-
-
 def course_dataset(data_dir: Path, course: str) -> Path:
     """The course's question set: a reviewed set in the data directory
     (``evals/<course>/questions.jsonl``), else the bundled one."""
@@ -59,29 +53,19 @@ def course_dataset(data_dir: Path, course: str) -> Path:
     return own if own.is_file() else default_dataset(course)
 
 
-class EvalJobs:
+class EvalJobs(BackgroundJobs):
+    TABLE = "eval_jobs"
+    SCHEMA = SCHEMA
+    INTERRUPTED = "the service stopped while this job was queued or running; start it again"
+    KIND = "eval job"
+
     def __init__(self, database: Path, reports: Path, *, search, answers: Callable[[], Any],
                  data_dir: Path) -> None:
-        self.database = database
+        super().__init__(database)
         self.reports = reports
         self.search = search
         self.answers = answers  # built on first use: it loads the model
         self.data_dir = data_dir
-        self._queue: queue.Queue[str] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._lock = threading.Lock()
-        database.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute(SCHEMA)
-            db.execute(
-                "UPDATE eval_jobs SET status = 'interrupted', finished = ?, error = "
-                "'the service stopped while this job was queued or running; start it again' "
-                "WHERE status IN ('queued', 'running')", (time.time(),))
-
-    def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.database, timeout=30)
-        db.row_factory = sqlite3.Row
-        return db
 
     # -- the API's side ----------------------------------------------------------
 
@@ -93,28 +77,15 @@ class EvalJobs:
         params = {"limit": limit, "configs": configs or ["bm25", "dense", "hybrid", "hybrid+mmr"]}
         total = (len(params["configs"]) if kind == "retrieval"
                  else len(questions[:limit] if limit else questions))
-        job_id = uuid.uuid4().hex[:12]
-        with closing(self._db()) as db, db:
-            db.execute("INSERT INTO eval_jobs (id, course, kind, params, status, total, created) "
-                       "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-                       (job_id, course, kind, json.dumps(params), total, time.time()))
-        self._queue.put(job_id)
-        self._ensure_worker()
-        return self.get(job_id)
-
-    def get(self, job_id: str) -> dict:
-        with closing(self._db()) as db:
-            row = db.execute("SELECT * FROM eval_jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
-            raise UnknownJob(f"no eval job {job_id!r}")
-        return _job_dict(row)
+        return self._insert(uuid.uuid4().hex[:12], course=course, kind=kind,
+                            params=json.dumps(params), total=total)
 
     def list(self, course: str | None = None) -> list[dict]:
         with closing(self._db()) as db:
             rows = db.execute(
                 "SELECT * FROM eval_jobs WHERE ? IS NULL OR course = ? ORDER BY created DESC",
                 (course, course)).fetchall()
-        return [_job_dict(r) for r in rows]
+        return [self._row(r) for r in rows]
 
     def report_file(self, job_id: str, name: str) -> Path | None:
         job = self.get(job_id)
@@ -123,38 +94,10 @@ class EvalJobs:
         path = self.reports / job_id / name
         return path if path.is_file() else None
 
-    def wait(self, job_id: str, timeout: float = 60.0) -> dict:
-        """Block until the job ends (for tests and the CLI)."""
-        deadline = time.monotonic() + timeout
-        while (job := self.get(job_id))["status"] in ("queued", "running"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"eval job {job_id} still {job['status']}")
-            time.sleep(0.05)
-        return job
-
     # -- the worker's side -------------------------------------------------------
 
-    def _ensure_worker(self) -> None:
-        with self._lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="eval-jobs",
-                                                daemon=True)
-                self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            job_id = self._queue.get()
-            try:
-                self._run(job_id)
-            except Exception as exc:  # a failed job is reported, the worker goes on
-                log.exception("eval job %s failed", job_id)
-                self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}",
-                             finished=time.time())
-
-    def _update(self, job_id: str, **fields) -> None:
-        names = ", ".join(f"{k} = ?" for k in fields)
-        with closing(self._db()) as db, db:
-            db.execute(f"UPDATE eval_jobs SET {names} WHERE id = ?", (*fields.values(), job_id))
+    def _row(self, row) -> dict:
+        return _job_dict(row)
 
     def _run(self, job_id: str) -> None:
         from eval.report import write_answer_report, write_retrieval_report
@@ -207,7 +150,7 @@ class EvalJobs:
                                 progress=lambda n, total, _: self._update(job_id, done=n))
 
 
-def _job_dict(row: sqlite3.Row) -> dict:
+def _job_dict(row) -> dict:
     job = dict(row)
     job["params"] = json.loads(job["params"])
     job["summary"] = json.loads(job["summary"]) if job["summary"] else None
@@ -216,3 +159,6 @@ def _job_dict(row: sqlite3.Row) -> dict:
         job["report"] = {kind: f"/v1/evals/{job['id']}/report.{kind}"
                          for kind in ("html", "md", "json")}
     return job
+
+
+__all__ = ["EvalJobs", "UnknownJob", "course_dataset"]

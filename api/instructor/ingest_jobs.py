@@ -22,13 +22,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +32,9 @@ from typing import BinaryIO
 from api.instructor.uploads import clean_names, remove, save_files
 from ingest.catalog import validate_course_id
 from ingest.pipeline import IngestError, Ingestor, IngestReport
+from studyhall.jobs import BackgroundJobs, UnknownJob
+
+UnknownIngestJob = UnknownJob  # the name the routes and tests use
 
 log = logging.getLogger(__name__)
 
@@ -59,37 +58,21 @@ CREATE TABLE IF NOT EXISTS ingest_jobs (
 """
 
 
-class UnknownIngestJob(LookupError):
-    pass
+class IngestJobs(BackgroundJobs):
+    TABLE = "ingest_jobs"
+    SCHEMA = SCHEMA
+    INTERRUPTED = ("the service stopped while this job was queued or running; the files its "
+                   "report does not list were not ingested: upload them again")
+    KIND = "ingest job"
 
-
-class IngestJobs:
     def __init__(self, database: Path, sources: Path, *, ingestor: Ingestor,
                  max_upload_bytes: int) -> None:
-        self.database = database
         self.sources = sources
         self.ingestor = ingestor
         self.max_upload_bytes = max_upload_bytes
-        self._queue: queue.Queue[str] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._lock = threading.Lock()
-        database.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._db()) as db, db:
-            db.execute(SCHEMA)
-            unfinished = db.execute("SELECT id, course FROM ingest_jobs "
-                                    "WHERE status IN ('queued', 'running')").fetchall()
-            db.execute(
-                "UPDATE ingest_jobs SET status = 'interrupted', current = NULL, finished = ?, "
-                "error = 'the service stopped while this job was queued or running; the files "
-                "its report does not list were not ingested: upload them again' "
-                "WHERE status IN ('queued', 'running')", (time.time(),))
-        for row in unfinished:
-            remove(self._incoming(row["course"], row["id"]))
-
-    def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.database, timeout=30)
-        db.row_factory = sqlite3.Row
-        return db
+        super().__init__(database)
+        for job in self.unfinished:  # their staged files will never be ingested
+            remove(self._incoming(job["course"], job["id"]))
 
     def folder(self, course: str) -> Path:
         """The course's folder of uploaded files."""
@@ -116,55 +99,16 @@ class IngestJobs:
         except BaseException:
             remove(incoming)
             raise
-        with closing(self._db()) as db, db:
-            db.execute("INSERT INTO ingest_jobs (id, course, files, status, total, created) "
-                       "VALUES (?, ?, ?, 'queued', ?, ?)",
-                       (job_id, course, json.dumps(names), len(names), time.time()))
         log.info("ingest job %s: %d file(s) for course %s", job_id, len(names), course)
-        self._queue.put(job_id)
-        self._ensure_worker()
-        return self.get(job_id)
-
-    def get(self, job_id: str) -> dict:
-        with closing(self._db()) as db:
-            row = db.execute("SELECT * FROM ingest_jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
-            raise UnknownIngestJob(f"no ingest job {job_id!r}")
-        return _job_dict(row)
-
-    def wait(self, job_id: str, timeout: float = 60.0) -> dict:
-        """Block until the job ends (for tests)."""
-        deadline = time.monotonic() + timeout
-        while (job := self.get(job_id))["status"] in ("queued", "running"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"ingest job {job_id} still {job['status']}")
-            time.sleep(0.05)
-        return job
+        return self._insert(job_id, course=course, files=json.dumps(names), total=len(names))
 
     # -- the worker's side -------------------------------------------------------
 
-    def _ensure_worker(self) -> None:
-        with self._lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="ingest-jobs",
-                                                daemon=True)
-                self._worker.start()
+    def _failed(self, job_id: str, error: str) -> None:
+        self._update(job_id, status="failed", current=None, error=error, finished=time.time())
 
-    def _work(self) -> None:
-        while True:
-            job_id = self._queue.get()
-            try:
-                self._run(job_id)
-            except Exception as exc:  # a failed job is reported, the worker goes on
-                log.exception("ingest job %s failed", job_id)
-                self._update(job_id, status="failed", current=None,
-                             error=f"{type(exc).__name__}: {exc}", finished=time.time())
-
-    def _update(self, job_id: str, **fields) -> None:
-        names = ", ".join(f"{k} = ?" for k in fields)
-        with closing(self._db()) as db, db:
-            db.execute(f"UPDATE ingest_jobs SET {names} WHERE id = ?",
-                       (*fields.values(), job_id))
+    def _row(self, row) -> dict:
+        return _job_dict(row)
 
     def _run(self, job_id: str) -> None:
         job = self.get(job_id)
@@ -208,7 +152,7 @@ def _report_dict(report: IngestReport) -> dict:
     return data
 
 
-def _job_dict(row: sqlite3.Row) -> dict:
+def _job_dict(row) -> dict:
     job = dict(row)
     job["files"] = json.loads(job["files"])
     job["report"] = json.loads(job["report"]) if job["report"] else None
