@@ -24,6 +24,7 @@ JAVASCRIPT = "application/javascript; charset=utf-8"
 # among them: served from here it would lose its frame-ancestors policy.
 ASSETS = {
     "chat.js": JAVASCRIPT,
+    "common.js": JAVASCRIPT,
     "chat.css": "text/css; charset=utf-8",
     "embed.js": JAVASCRIPT,
     "instructor.js": JAVASCRIPT,

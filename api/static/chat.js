@@ -8,6 +8,8 @@
 // Query parameters: ?course=ID preselects a course; &embed=1 hides the picker (the page
 // inside the embeddable widget's iframe).
 
+import { el, readDetail } from "./common.js";
+
 const params = new URLSearchParams(window.location.search);
 const EMBEDDED = params.get("embed") === "1";
 const WANTED_COURSE = params.get("course");
@@ -44,16 +46,6 @@ const state = {
 };
 
 // --- small DOM helpers --------------------------------------------------------------
-
-/** Create an element; `text` is set with textContent, never parsed as HTML. */
-function el(tag, { text, className, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 /** A stroked 24×24 icon (paths from Feather icons, MIT licence). */
 function icon(d) {
@@ -254,20 +246,6 @@ async function describeFailure(response) {
   if (status === 422) return `That question could not be asked: ${detail || "invalid input"}.`;
   if (status === 404) return detail || "Not found.";
   return `Something went wrong (HTTP ${status})${detail ? `: ${detail}` : ""}.`;
-}
-
-/** The `detail` of an error response: a string, or FastAPI's list of {loc, msg}. */
-async function readDetail(response) {
-  let body;
-  try {
-    body = await response.json();
-  } catch {
-    return "";
-  }
-  const detail = body?.detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((item) => item?.msg ?? String(item)).join("; ");
-  return "";
 }
 
 // --- server-sent events over fetch (EventSource cannot POST) ---------------------------

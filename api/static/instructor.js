@@ -9,6 +9,8 @@
 // Everything the server says is inserted with textContent (through el()): this file never
 // parses server text as HTML.
 
+import { el, readDetail } from "./common.js";
+
 const params = new URLSearchParams(window.location.search);
 const COURSE = params.get("course") ?? "";
 const TOKEN = params.get("lti") ?? "";
@@ -48,16 +50,6 @@ const ui = {
 
 // --- small helpers ------------------------------------------------------------------
 
-/** Create an element; `text` is set with textContent, never parsed as HTML. */
-function el(tag, { text, className, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 function announce(region, text) {
@@ -96,20 +88,6 @@ async function describeFailure(response) {
 function sentence(text) {
   const capital = text.charAt(0).toUpperCase() + text.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
-}
-
-/** The `detail` of an error response: a string, or FastAPI's list of {loc, msg}. */
-async function readDetail(response) {
-  let body;
-  try {
-    body = await response.json();
-  } catch {
-    return "";
-  }
-  const detail = body?.detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((item) => item?.msg ?? String(item)).join("; ");
-  return "";
 }
 
 /** Poll a job until it ends, calling `onUpdate` with each state; returns the last one.

@@ -96,7 +96,7 @@ def test_the_widget_loader_opens_the_page_in_embed_mode_from_its_own_origin():
     assert "aria-label" in script and "aria-expanded" in script
 
 
-@pytest.mark.parametrize("name", ["chat.js", "embed.js"])
+@pytest.mark.parametrize("name", ["chat.js", "common.js", "embed.js", "instructor.js"])
 def test_the_scripts_never_parse_text_as_html(name):
     script = (STATIC_DIR / name).read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
