@@ -329,7 +329,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
 ) -> None:
-    """Serve the HTTP API (and, later, the chat page)."""
+    """Serve the chat page (/), the HTTP API (/v1), LTI (/lti) and MCP (/mcp)."""
     import uvicorn
 
     from api.app import create_app
