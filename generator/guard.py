@@ -21,6 +21,8 @@ INSTRUCTION_LIKE = re.compile(
     r"|\byou are now\b|\bfrom now on\b[^.!?\n]{0,40}\b(?:reply|respond|answer|say|act)\b"
     r"|\b(?:reveal|print|show|repeat|output)\b[^.!?\n]{0,30}\bsystem prompt\b"
     r"|\b(?:reply|respond|answer)\b[^.!?\n]{0,20}\bonly with\b"
+    r"|\b(?:must|should|shall)\s+(?:(?:be|always|only)\s+){0,2}(?:answer(?:ed)?|repl(?:y|ied)|"
+    r"respond(?:ed)?)\b[^.!?\n]{0,20}\bwith\b"
     r"|\bnew instructions?\b|\bdebug mode\b|\bjailbreak",
     re.IGNORECASE,
 )
