@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from demos.base import Cancelled
 from demos.registry import DemoTimeout, InvalidParameters, UnknownTool
 from eval.datasets import DatasetError
-from eval.jobs import UnknownJob
 from generator.conversations import UnknownSession
 from generator.models import ModelNotAvailable
 from generator.queue import Busy
@@ -23,6 +22,7 @@ from ingest.catalog import UnknownCourse
 from ingest.embedder import EmbedderNotFound
 from ingest.store import IndexMismatch
 from retriever.service import InvalidRequest, QueryTooLong
+from studyhall.jobs import UnknownJob
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ def demo_text(run: ToolRun, cited: bool) -> str:
 
 def lesson_hit(search: SearchService, course: str, lesson: str, query: str) -> Hit | None:
     """The passage of ``lesson`` closest to ``query`` in this course, if the course has it."""
-    if not any(chunk.source == lesson for chunk in search.index(course).chunks):
+    if lesson not in search.index(course).manifest.files:
         return None
     hits = search.search(query, course, k=1, documents=[lesson])
     return hits[0] if hits else None

@@ -19,11 +19,11 @@ Wiring, in ``create_app``::
 """
 
 from api.instructor.auth import Caller, CallerDep, InstructorDep, require_instructor
-from api.instructor.ingest_jobs import IngestJobs, UnknownIngestJob
+from api.instructor.ingest_jobs import IngestJobs
 from api.instructor.routes import router as instructor_router
 from api.instructor.uploads import UploadBodyLimit
 
 __all__ = [
-    "Caller", "CallerDep", "IngestJobs", "InstructorDep", "UnknownIngestJob", "UploadBodyLimit",
+    "Caller", "CallerDep", "IngestJobs", "InstructorDep", "UploadBodyLimit",
     "instructor_router", "require_instructor",
 ]

@@ -32,9 +32,7 @@ from typing import BinaryIO
 from api.instructor.uploads import clean_names, remove, save_files
 from ingest.catalog import validate_course_id
 from ingest.pipeline import IngestError, Ingestor, IngestReport
-from studyhall.jobs import BackgroundJobs, UnknownJob
-
-UnknownIngestJob = UnknownJob  # the name the routes and tests use
+from studyhall.jobs import BackgroundJobs
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 
 from api.instructor.auth import CallerDep, InstructorDep
-from api.instructor.ingest_jobs import IngestJobs, UnknownIngestJob
+from api.instructor.ingest_jobs import IngestJobs
 from api.instructor.uploads import UploadRejected
 from ingest.catalog import validate_course_id
 
@@ -46,9 +46,6 @@ def get_ingest_job(job_id: str, jobs: IngestJobsDep, caller: CallerDep) -> dict:
     """Status (queued, running, done, failed, interrupted), progress (``done`` of ``total``
     files, ``current``), and the report so far: files added, changed, unchanged, skipped
     (with the reason) and kept at their previous version."""
-    try:
-        job = jobs.get(job_id)
-    except UnknownIngestJob as exc:
-        raise HTTPException(404, str(exc)) from exc
+    job = jobs.get(job_id)  # an unknown id is a 404 (api/errors.py)
     caller.require_instructor(job["course"])
     return job
