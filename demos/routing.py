@@ -3,7 +3,9 @@
 "show me a GAN learning" or ``/demo gan steps=300`` runs the GAN demo; "what is a GAN?"
 or "how does a GAN learn?" is a question for the course and runs nothing. The rule is
 deliberately narrow: a demo needs a model the demos cover *and* a request to show, run,
-train or demonstrate it. A question that only mentions training stays a question.
+train or demonstrate it. A question that only mentions training stays a question, and so
+does a wh-question that mentions showing ("what does the GPT-4 demo show?", "who drew
+the figure used to show GAN training?") unless it asks to be shown ("… show me").
 Measured on ``eval/datasets/routing.jsonl`` (``studyhall eval routing``).
 """
 
@@ -36,6 +38,11 @@ _SHOW = re.compile(
 _COMMAND = re.compile(
     r"^\s*(please\s+|(can|could|would|will) you\s+|now\s+|ok(ay)?,?\s+)*"
     r"(run|train|simulate|plot|draw|fit|show|visuali[sz]e|demo(nstrate)?)\b", re.I)
+# A wh-question asks about something; it asks to see it only in these words.
+_WH_QUESTION = re.compile(r"^\s*(what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_ASKS_TO_SEE = re.compile(
+    r"\b(show (me|us)|let me see|let'?s see|can (i|we) see|(i'?d like|i want) to (see|watch))\b",
+    re.I)
 _EXPLICIT = re.compile(r"^\s*/demo(?:\s+(?P<name>[\w-]+))?(?P<rest>.*)$", re.I | re.S)
 _KEY_VALUE = re.compile(r"(\w+)\s*=\s*(\S+)")
 _GATE = re.compile(r"\b(xor|nand|and|or)\b(?=\s+(gate|function|problem)|\s*[?.!]|\s*$)", re.I)
@@ -77,6 +84,8 @@ def route(message: str) -> DemoRequest | None:
         return DemoRequest(name, params, explicit=True)
     tool = _mentioned_model(message)
     if tool is None or not (_SHOW.search(message) or _COMMAND.search(message)):
+        return None
+    if _WH_QUESTION.match(message) and not _ASKS_TO_SEE.search(message):
         return None
     params: dict[str, Any] = {}
     if tool == "perceptron" and (gate := _GATE.search(message)):

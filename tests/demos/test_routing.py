@@ -43,3 +43,13 @@ def test_routing_goals_on_the_labelled_sets(dataset):
     assert report.demo_requests >= 20 and report.questions >= 18
     assert report.demo_run_on_question == 0, report.misses
     assert report.routed_share >= 0.9, report.misses
+
+
+def test_no_question_of_the_bundled_answer_set_runs_a_demo():
+    """Two course questions once ran one: "what does the GPT-4 demo show?" and "… the
+    illustration the course uses to show the stages of GAN training"."""
+    from eval.datasets import default_dataset, load_questions
+
+    questions = load_questions(default_dataset("genai-basics"))
+    routed = [q.id for q in questions if route(q.question) is not None]
+    assert routed == []
