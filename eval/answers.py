@@ -10,6 +10,8 @@ Per answerable question:
 - **citation correct**: at least one cited source is a gold passage (its source and
   section match a gold anchor) or states a key fact.
 - **correct**: not refused, at least half the key facts stated, and a correct citation.
+- **answered right**: the same without the citation (for comparing with a system that
+  does not cite, such as the peer baseline in ``eval/peer.py``).
 - **over-refusal**: the assistant declined although the course covers it.
 
 Per answer given (not refused): **faithfulness**, after ragas' definition (the share of
@@ -61,6 +63,7 @@ class AnswerRecord:
     key_fact_recall: float | None = None
     citation_correct: bool | None = None
     correct: bool | None = None
+    answered_right: bool | None = None  # correct, citation not required
     faithfulness: float | None = None  # answers given only
     first_token_ms: float | None = None
     total_ms: float = 0.0
@@ -71,6 +74,7 @@ class AnswerReport:
     answerable: int
     unanswerable: int
     correct_with_citation: float
+    answered_right: float
     over_refusal: float
     key_fact_recall: float
     citation_precision: float
@@ -93,6 +97,8 @@ class AnswerReport:
         rows = [
             ("answerable questions answered correctly, with a correct citation",
              f"{self.correct_with_citation:.1%} of {self.answerable}"),
+            ("answerable questions answered correctly (citation not required)",
+             f"{self.answered_right:.1%}"),
             ("answerable questions wrongly refused", f"{self.over_refusal:.1%}"),
             ("key-fact recall (answerable)", f"{self.key_fact_recall:.1%}"),
             ("citation precision (cited sources that hold the answer)",
@@ -134,8 +140,8 @@ def judge(question: Question, answer) -> AnswerRecord:
         or any(fact_stated(f, content_words(hit.chunk.text)) for f in question.key_facts)
         for _, hit in answer.citations
     )
-    record.correct = (not answer.refused and record.key_fact_recall >= 0.5
-                      and record.citation_correct)
+    record.answered_right = not answer.refused and record.key_fact_recall >= 0.5
+    record.correct = record.answered_right and record.citation_correct
     return record
 
 
@@ -180,6 +186,7 @@ def evaluate_answers(
         answerable=len(answerable),
         unanswerable=len(outside),
         correct_with_citation=mean([float(bool(r.correct)) for r in answerable]),
+        answered_right=mean([float(bool(r.answered_right)) for r in answerable]),
         over_refusal=mean([float(r.refused) for r in answerable]),
         key_fact_recall=mean([r.key_fact_recall or 0.0 for r in answerable]),
         citation_precision=_cited_precision(records, answers, {q.id: q for q in questions}),

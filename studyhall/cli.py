@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -561,6 +562,53 @@ def eval_answers(
     except failure as exc:
         raise fail(str(exc), code=1) from None
     paths = write_answer_report(report, _report_dir(out, course, "answers"), title=course)
+    typer.echo(report.table())
+    typer.secho(f"report: {paths['html']}", dim=True, err=True)
+
+
+@eval_app.command("peer")
+def eval_peer(
+    source: Annotated[Path, typer.Argument(help="The course folder the recipe reads.")],
+    course: Annotated[str, typer.Option("--course", "-c", help="Whose question set.")],
+    dataset: Annotated[
+        Path | None, typer.Option(help="JSONL question set (default: the course's bundled one).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (JSON, Markdown, HTML).")] = None,
+) -> None:
+    """The peer baseline: LangChain's tutorial recipe (1000-character chunks, MiniLM, FAISS,
+    k=4, the stock prompt) with the configured model over the same files, scored by the
+    same judge (eval/peer.py). Needs the `peer` extra."""
+    from tqdm import tqdm
+
+    from eval.answers import evaluate_answers
+    from eval.datasets import DatasetError, load_questions
+    from eval.jobs import course_dataset
+    from eval.peer import TutorialRecipe
+    from eval.report import write_answer_report
+    from generator.models import ModelNotAvailable, resolve_model
+    from ingest.embedder import EmbedderNotFound, resolve_model_dir
+
+    settings = load_settings()
+    if not source.is_dir():
+        raise fail(f"{source} is not a folder")
+    try:
+        questions = load_questions(dataset or course_dataset(settings.data_dir, course),
+                                   course=course)[:limit]
+        recipe = TutorialRecipe(
+            source, model_path=resolve_model(settings.generator.model, settings.model_store),
+            embedder_dir=resolve_model_dir(settings.embedder)[1],
+            threads=settings.generator.threads or os.cpu_count(),
+            max_tokens=settings.generator.max_tokens)
+    except (DatasetError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    except (ModelNotAvailable, EmbedderNotFound, ImportError) as exc:
+        raise fail(f"{exc} (the recipe needs: pip install -e '.[peer]')", code=1) from None
+    with tqdm(total=len(questions), unit="question", disable=not sys.stderr.isatty()) as bar:
+        report = evaluate_answers(lambda q: recipe.ask(q.question), questions,
+                                  progress=lambda n, total, record: bar.update(1))
+    paths = write_answer_report(report, _report_dir(out, course, "peer"),
+                                title=f"{course}: LangChain tutorial recipe")
     typer.echo(report.table())
     typer.secho(f"report: {paths['html']}", dim=True, err=True)
 

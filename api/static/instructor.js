@@ -259,6 +259,7 @@ const PERCENT = (value) => (typeof value === "number" ? `${(value * 100).toFixed
 const SCORE = (value) => (typeof value === "number" ? value.toFixed(3) : "–");
 const ANSWER_MEASURES = [
   ["correct_with_citation", "answered correctly, with a correct citation", PERCENT],
+  ["answered_right", "answered correctly, citation not required", PERCENT],
   ["over_refusal", "answerable questions wrongly refused", PERCENT],
   ["refusal_rate", "out-of-course questions refused", PERCENT],
   ["key_fact_recall", "key-fact recall", PERCENT],

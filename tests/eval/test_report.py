@@ -27,11 +27,16 @@ def test_answer_report_lists_wrong_answers_and_answered_out_of_course_questions(
                      [], key_fact_recall=0.0, citation_correct=False, correct=False,
                      first_token_ms=900.0, total_ms=2000.0),
         AnswerRecord("a2", "What is a GAN?", True, ["definition"], "Two nets [1].", False,
-                     [], 1.0, True, True, 1.0, 800.0, 1500.0),
+                     [], key_fact_recall=1.0, citation_correct=True, correct=True,
+                     answered_right=True, faithfulness=1.0, first_token_ms=800.0,
+                     total_ms=1500.0),
         AnswerRecord("u1", "How many credits?", False, ["policy"], "Ten credits.", False, []),
     ]
-    report = AnswerReport(2, 1, 0.5, 0.0, 0.5, 0.5, 1.0, 0.0, 0.0, 850.0, 900.0, 1500.0,
-                          2000.0, records)
+    report = AnswerReport(
+        answerable=2, unanswerable=1, correct_with_citation=0.5, answered_right=0.5,
+        over_refusal=0.0, key_fact_recall=0.5, citation_precision=0.5, faithfulness=1.0,
+        refusal_rate=0.0, refusal_precision=0.0, first_token_ms_p50=850.0,
+        first_token_ms_p95=900.0, total_ms_p50=1500.0, total_ms_p95=2000.0, records=records)
     paths = write_answer_report(report, tmp_path, title="tiny")
     markdown = paths["md"].read_text()
     assert "| a1 | factual | Who proposed LSTM? | key facts 0%, no correct citation |" in markdown
