@@ -4,12 +4,16 @@ Small chunks retrieve best (see the README's sweep), but a 96-word-piece chunk r
 alone often starts mid-argument ("That is the main reason…"). So hits are widened to
 their neighbouring chunks of the same section within a token budget, hits of one
 section become one passage, and the overlap chunking put between neighbours is removed.
+Two passages that grow into each other are merged, in the document's order: read as two
+sources, best first, a list's later half came before its opening ("several weaknesses:
+…") and the model answered with the half it saw first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
 
 from ingest.store import CourseIndex
 from retriever.base import Hit
@@ -89,6 +93,18 @@ def build_passages(index: CourseIndex, hits: list[Hit], count_tokens: Callable[[
                 if spent + extra <= budget:
                     spent += extra
                     group[:] = rows
+
+    merged = True
+    while merged:
+        merged = False
+        for i, j in combinations(range(len(groups)), 2):
+            a, b = groups[i], groups[j]
+            if (_same_section(index, a[0], b[0])
+                    and min(b) <= max(a) + 1 and min(a) <= max(b) + 1):
+                a[:] = sorted({*a, *b})
+                del groups[j], best[j]  # the better-ranked hit (i) keeps the citation
+                merged = True
+                break
 
     return [
         Passage(hit, rows, join_overlapping([index.chunks[r].text for r in rows]))

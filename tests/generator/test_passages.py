@@ -54,3 +54,18 @@ def test_hits_of_one_section_become_one_passage(index):
 def test_the_budget_is_respected(index):
     passages = build_passages(index, [hit(index, r, r + 1) for r in range(4)], count, budget=60)
     assert sum(count(p.text) for p in passages) <= 60
+
+
+def test_passages_that_grow_into_each_other_are_one_in_document_order(index):
+    # the best hit is late in the section, the second best is its opening: widened, they
+    # meet, and the model reads the section from its opening, cited by the best hit
+    passages = build_passages(index, [hit(index, 2), hit(index, 0, 2)], count, budget=1000)
+    assert [p.rows for p in passages] == [[0, 1, 2, 3]]
+    assert passages[0].hit.chunk.id == index.chunks[2].id
+    assert passages[0].text.split()[0] == index.chunks[0].text.split()[0]
+
+
+def test_passages_of_one_section_with_a_gap_stay_apart(index):
+    passages = build_passages(index, [hit(index, 3), hit(index, 0, 2)], count, budget=1000,
+                              neighbours=0)
+    assert [p.rows for p in passages] == [[3], [0]]
