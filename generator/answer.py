@@ -33,7 +33,7 @@ from typing import Literal
 from demos.registry import DemoRunner, InvalidParameters, UnknownTool
 from demos.routing import route
 from generator.base import GenerationParams, Generator
-from generator.citations import CitationStream, attribute, clean, grounded
+from generator.citations import CitationStream, attribute, clean, grounded, repeated_from
 from generator.conversations import ConversationStore, UnknownSession
 from generator.passages import build_passages
 from generator.prompts import (
@@ -259,12 +259,19 @@ class AnswerService:
     def _generate(self, messages, n_sources: int, cancel: threading.Event | None,
                   timings: dict, started: float):
         """Stream the answer with markers that point nowhere filtered out; return all the
-        model wrote (``yield from`` passes the visible pieces on)."""
+        model wrote (``yield from`` passes the visible pieces on), or, when it starts
+        repeating a sentence word for word, what came before and stop generating."""
         citations = CitationStream(n_sources)
         pieces: list[str] = []
         with closing(self.generator.stream(messages, self.params, cancel)) as tokens:
             for token in tokens:
                 pieces.append(token)
+                if re.search(r"[.!?]", token):  # a sentence may have ended: a loop?
+                    written = "".join(pieces)
+                    loop = repeated_from(written)
+                    if loop is not None:
+                        log.debug("stopped a repeating answer at %d characters", loop)
+                        return written[:loop]
                 visible = citations.feed(token)
                 if visible:
                     if timings["first_token_ms"] is None:

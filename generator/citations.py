@@ -154,3 +154,26 @@ def attribute(text: str, passages: list[str], *, min_support: float = 0.5) -> st
             sentence = f"{stripped[:end]} [{best + 1}]{stripped[end:]}"
         out.append(sentence)
     return " ".join(out)
+
+
+def repeated_from(text: str, *, min_words: int = 5) -> int | None:
+    """Where ``text`` starts repeating itself: the offset of the first complete sentence
+    (of at least ``min_words`` words) that says again, word for word, what an earlier
+    sentence said, citation markers aside; None while nothing repeats.
+
+    Greedy decoding of a small model sometimes falls into a loop ("This is because …"
+    over and over until the token limit); what follows the first repeat adds nothing.
+    """
+    seen: set[str] = set()
+    offset = 0
+    for sentence in _SENTENCE.split(text):
+        start = text.index(sentence, offset)
+        offset = start + len(sentence)
+        complete = offset < len(text.rstrip()) or sentence.rstrip().endswith((".", "!", "?"))
+        key = " ".join(MARKER.sub(" ", sentence).lower().split()).rstrip(".!? ")
+        if len(key.split()) < min_words or not complete:
+            continue
+        if key in seen:
+            return start
+        seen.add(key)
+    return None

@@ -204,3 +204,15 @@ def test_below_the_rescue_band_nothing_calls_the_model(settings, search, tmp_pat
     service = make_service(settings, search, generator, tmp_path, rescue_above=low + 0.01,
                            min_confidence=low + 0.02)
     assert service.ask(question, "tiny").refused and generator.calls == []
+
+
+def test_an_answer_that_starts_repeating_itself_is_cut_and_generation_stops(settings, search,
+                                                                           tmp_path):
+    loop = "The generator learns to fool the discriminator [1]. "
+    generator = ScriptedGenerator(lambda m: "Mode collapse means few distinct outputs [1]. "
+                                  + loop * 20 + "Never reached.")
+    service = make_service(settings, search, generator, tmp_path)
+    answer = service.ask("what is mode collapse in GAN training", "tiny")
+    assert answer.text.count("fool the discriminator") == 1
+    assert "Never reached" not in answer.text
+    assert generator.stopped_early

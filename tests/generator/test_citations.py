@@ -1,6 +1,6 @@
 import pytest
 
-from generator.citations import CitationStream, attribute, clean
+from generator.citations import CitationStream, attribute, clean, repeated_from
 
 
 def test_valid_markers_stay_and_invalid_ones_go():
@@ -50,3 +50,19 @@ def test_an_answer_with_no_supported_sentence_is_not_grounded():
     assert not grounded("Dropout randomly zeroes activations during training to regularise.",
                         passages)
     assert grounded("Yes.", passages)  # too short to judge is not a reason to withdraw
+
+
+def test_a_sentence_said_again_word_for_word_marks_where_the_loop_starts():
+    text = ("Cats are small furry animals [1]. They purr when content. "
+            "Cats are small furry animals [2]. They purr")
+    assert text[:repeated_from(text)] == ("Cats are small furry animals [1]. "
+                                          "They purr when content. ")
+
+
+@pytest.mark.parametrize("text", [
+    "One two three four five. One two three four five",  # the repeat is not finished yet
+    "Short one here. Short one here. A new sentence follows now.",  # under five words
+    "A GAN has two networks [1]. A VAE has an encoder and a decoder [2].",
+])
+def test_no_repeat_is_found_where_none_is_complete(text):
+    assert repeated_from(text) is None
