@@ -6,7 +6,10 @@ llama-cpp-python call on the same prompt and the same model instance, in the sam
    the very same messages (same weights, same threads). Goal: ratio >= 0.95.
 3. The fixed system prompt's KV cache: the same question's first token after
    ``Llama.reset()`` (nothing cached) and after another question (system prompt cached).
-4. Peak RSS.
+4. Peak RSS (before the peer is loaded).
+5. The peer: LangChain's tutorial recipe (eval/peer.py) on the same ten questions, with
+   the same model file and threads: its time to first token and whole answer, and
+   studyhall's as a ratio of it. Skipped when the ``peer`` extra is not installed.
 
 Writes bench/results/answers.json and prints a Markdown table.
 """
@@ -14,6 +17,7 @@ Writes bench/results/answers.json and prints a Markdown table.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -41,6 +45,35 @@ def decode_rate(pieces: list[tuple[float, str]], count_tokens) -> float:
         return 0.0
     tokens = count_tokens("".join(text for _, text in pieces[1:]))
     return tokens / (pieces[-1][0] - pieces[0][0])
+
+
+def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
+    """The LangChain tutorial recipe's latency on the same questions, same model file."""
+    try:
+        from eval.peer import TutorialRecipe
+    except ImportError:
+        return {}
+    from generator.models import resolve_model
+    from ingest.embedder import resolve_model_dir
+
+    try:
+        recipe = TutorialRecipe(
+            COURSE, model_path=resolve_model(settings.generator.model, settings.model_store),
+            embedder_dir=resolve_model_dir(settings.embedder)[1],
+            threads=settings.generator.threads or os.cpu_count(),
+            max_tokens=settings.generator.max_tokens)
+    except ImportError:  # the peer extra is not installed
+        return {}
+    recipe.ask(questions[0])  # warm up, as studyhall was
+    first, total = [], []
+    for question in questions:
+        answer = recipe.ask(question)
+        if answer.timings["first_token_ms"] is not None:
+            first.append(answer.timings["first_token_ms"])
+        total.append(answer.timings["total_ms"])
+    return {"peer_first_token_ms_p50": percentile(first, 0.5),
+            "peer_first_token_ms_p95": percentile(first, 0.95),
+            "peer_total_ms_p50": percentile(total, 0.5)}
 
 
 def main() -> None:
@@ -93,6 +126,9 @@ def main() -> None:
     service.ask(questions[0], "genai-basics")
     warm = service.ask(questions[1], "genai-basics").timings["first_token_ms"]
 
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peer = peer_timings(settings, questions)
+
     answered = [r for r in ours_rate if r > 0]
     results = {
         "questions": len(questions),
@@ -103,8 +139,9 @@ def main() -> None:
         "bare_decode_tok_s": sum(bare_rate) / len(bare_rate),
         "cold_first_token_ms": cold,
         "warm_first_token_ms": warm,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb,
         "threads": service.generator.n_threads,
+        **peer,
     }
     results["decode_ratio"] = results["decode_tok_s"] / results["bare_decode_tok_s"]
     out = ROOT / "bench" / "results"
@@ -122,6 +159,13 @@ def main() -> None:
     print(f"| first token, system prompt cached | {r['warm_first_token_ms'] / 1000:.1f} s | "
           f"nothing cached: {r['cold_first_token_ms'] / 1000:.1f} s | |")
     print(f"| peak RSS | {r['peak_rss_mb']:.0f} MB | {r['threads']} threads | |")
+    if "peer_first_token_ms_p50" in r:
+        print(f"| time to first token, p50 | {r['first_token_ms_p50'] / 1000:.1f} s | LangChain "
+              f"tutorial recipe: {r['peer_first_token_ms_p50'] / 1000:.1f} s | "
+              f"{r['first_token_ms_p50'] / r['peer_first_token_ms_p50']:.2f}× |")
+        print(f"| whole answer, p50 | {r['total_ms_p50'] / 1000:.1f} s | LangChain tutorial "
+              f"recipe: {r['peer_total_ms_p50'] / 1000:.1f} s | "
+              f"{r['total_ms_p50'] / r['peer_total_ms_p50']:.2f}× |")
 
 
 if __name__ == "__main__":
