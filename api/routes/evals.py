@@ -38,19 +38,31 @@ def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> dict:
 
 
 @router.get("")
-def list_evals(jobs: EvalJobsDep, course: str | None = None) -> dict:
+def list_evals(jobs: EvalJobsDep, caller: CallerDep, course: str | None = None) -> dict:
+    """The eval jobs of a course, newest first. An instructor sees their course's (the
+    course parameter may be left out); the admin token sees every course's."""
+    if course is None and not caller.admin:
+        course = caller.session.course
+    if course is not None:
+        caller.require_instructor(course)
     return {"jobs": jobs.list(course)}
 
 
 @router.get("/{job_id}")
-def get_eval(job_id: str, jobs: EvalJobsDep) -> dict:
+def get_eval(job_id: str, jobs: EvalJobsDep, caller: CallerDep) -> dict:
     """Status (queued, running, done, failed, interrupted), progress, headline numbers and,
-    when done, the report's URLs."""
-    return jobs.get(job_id)
+    when done, the report's URLs. For the course's instructors and the admin."""
+    job = jobs.get(job_id)
+    caller.require_instructor(job["course"])
+    return job
 
 
 @router.get("/{job_id}/report.{kind}")
-def get_report(job_id: str, kind: Literal["html", "md", "json"], jobs: EvalJobsDep):
+def get_report(job_id: str, kind: Literal["html", "md", "json"], jobs: EvalJobsDep,
+               caller: CallerDep):
+    """The report (it lists questions and the answers given): for the course's
+    instructors and the admin; a browser link carries the LTI session as ``?lti=``."""
+    caller.require_instructor(jobs.get(job_id)["course"])
     path = jobs.report_file(job_id, f"report.{kind}")
     if path is None:
         raise HTTPException(404, f"eval job {job_id!r} has no report yet")

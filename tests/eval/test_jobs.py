@@ -117,6 +117,10 @@ def test_eval_jobs_over_http(parts, ingestor, tmp_path):
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert client.get(f"/v1/evals/{job_id}/report.json").json()["kind"] == "retrieval"
         assert [j["id"] for j in client.get("/v1/evals?course=tiny").json()["jobs"]] == [job_id]
+        stranger = TestClient(app)  # no LTI session, no admin token: reads are refused too
+        for path in (f"/v1/evals/{job_id}", job["report"]["html"], "/v1/evals?course=tiny",
+                     "/v1/evals"):
+            assert stranger.get(path).status_code == 401, path
         assert client.post("/v1/evals", json={"course": "nope", "kind": "retrieval"}).status_code == 404
         assert client.post("/v1/evals", json={"course": "tiny", "kind": "vibes"}).status_code == 422
         assert client.get("/v1/evals/000000000000").status_code == 404
