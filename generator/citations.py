@@ -88,7 +88,9 @@ def _content(text: str) -> set[str]:
     return set(tokenize([text])[0])
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\"'(])")
+# A sentence ends at . ! or ? before a capital (or a digit, quote, bracket, bold); a list
+# item ("- …", "1. …") on its own line is a sentence too.
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\"'(])|\n+(?=[ \t]*(?:[-*\u2022]|\d+[.)])\s)")
 
 
 def _best_source(sentence: str, passage_words: list[set[str]]) -> tuple[int, float] | None:
@@ -141,19 +143,20 @@ def attribute(text: str, passages: list[str], *, min_support: float = 0.5) -> st
     if not passages:
         return text
     passage_words = [_content(p) for p in passages]
-    out = []
-    for sentence in _SENTENCE.split(text):
+    # sentences at the even places, the white space between them (kept: a paragraph
+    # break or a list's line break is part of the answer) at the odd ones
+    pieces = re.split(f"({_SENTENCE.pattern})", text)
+    for i in range(0, len(pieces), 2):
+        sentence = pieces[i]
         judged = None if MARKER.search(sentence) else _best_source(sentence, passage_words)
         if judged is None:
-            out.append(sentence)
             continue
         best, share = judged
         if share >= min_support:
             stripped = sentence.rstrip()
             end = len(stripped) - 1 if stripped and stripped[-1] in ".!?" else len(stripped)
-            sentence = f"{stripped[:end]} [{best + 1}]{stripped[end:]}"
-        out.append(sentence)
-    return " ".join(out)
+            pieces[i] = f"{stripped[:end]} [{best + 1}]{stripped[end:]}{sentence[len(stripped):]}"
+    return "".join(pieces)
 
 
 def repeated_from(text: str, *, min_words: int = 5) -> int | None:

@@ -66,3 +66,11 @@ def test_a_sentence_said_again_word_for_word_marks_where_the_loop_starts():
 ])
 def test_no_repeat_is_found_where_none_is_complete(text):
     assert repeated_from(text) is None
+
+
+def test_attribution_keeps_paragraph_breaks_and_list_lines():
+    text = ("A GAN has two parts:\n- a classifier that tells real samples from fakes.\n"
+            "- a generator.\n\nThat is all.")
+    assert attribute(text, ["a classifier that tells real samples from fakes"]) == (
+        "A GAN has two parts:\n- a classifier that tells real samples from fakes [1].\n"
+        "- a generator.\n\nThat is all.")
