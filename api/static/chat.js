@@ -309,19 +309,62 @@ function renderAnswer(view, done) {
 }
 
 /** The answer as paragraphs, with each [n] that names a citation turned into a button. */
+// The model writes a little Markdown: paragraphs, "- " and "1. " lists, **bold** and
+// `code`. That much is rendered, node by node with textContent (never as HTML); anything
+// else stays literal text.
+const LIST_ITEM = /^\s*(?:[-*\u2022]|(\d+)[.)])\s+(.*)$/;
+const INLINE = /\*\*([^*\n]+)\*\*|`([^`\n]+)`|\[(\d+)\]/g;
+
 function paragraphs(text, citations) {
-  return text.split(/\n{2,}/).filter((p) => p.trim()).map((paragraph) => {
-    const p = el("p");
-    let last = 0;
-    for (const match of paragraph.matchAll(/\[(\d+)\]/g)) {
-      const citation = citations.get(Number(match[1]));
-      if (!citation) continue; // not a source of this answer: leave the text alone
-      p.append(paragraph.slice(last, match.index), citeButton(citation));
-      last = match.index + match[0].length;
+  const blocks = [];
+  let lines = [];
+  let list = null;
+  const endParagraph = () => {
+    if (lines.length) blocks.push(el("p", {}, inline(lines.join(" "), citations)));
+    lines = [];
+  };
+  for (const line of text.split("\n")) {
+    const item = line.match(LIST_ITEM);
+    if (item) {
+      endParagraph();
+      const tag = item[1] === undefined ? "ul" : "ol";
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        list = el(tag);
+        if (tag === "ol" && item[1] !== "1") list.setAttribute("start", item[1]);
+        blocks.push(list);
+      }
+      list.append(el("li", {}, inline(item[2], citations)));
+    } else if (line.trim()) {
+      list = null;
+      lines.push(line.trim());
+    } else {
+      endParagraph();
+      list = null;
     }
-    p.append(paragraph.slice(last));
-    return p;
-  });
+  }
+  endParagraph();
+  return blocks;
+}
+
+/** Text with **bold**, `code` and [n] citation buttons, as nodes. */
+function inline(text, citations) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    const [whole, bold, code, n] = match;
+    let node;
+    if (bold !== undefined) node = el("strong", { text: bold });
+    else if (code !== undefined) node = el("code", { text: code });
+    else {
+      const citation = citations.get(Number(n));
+      if (!citation) continue; // not a source of this answer: leave the text alone
+      node = citeButton(citation);
+    }
+    nodes.push(text.slice(last, match.index), node);
+    last = match.index + whole.length;
+  }
+  nodes.push(text.slice(last));
+  return nodes.filter((node) => node !== "");
 }
 
 function headingPath(citation) {

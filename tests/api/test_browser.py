@@ -60,9 +60,18 @@ UNCOVERED = "Quarterly tax filing deadline?"  # scores below the gate with the f
 BLOCKED_FOR = "https://lms.example.edu"  # the only origin course "other" may be framed by
 
 
+MARKDOWN = ("A GAN has two parts:\n"
+            "- **Discriminator**: a classifier that tells real samples from the fake ones "
+            "the generator makes [1].\n"
+            "- **Generator**: it makes the fake ones, scored by `D(x)`.\n\n"
+            "Not markup: <img src=x onerror=alert(1)>")
+
+
 def reply(messages) -> str:
     if "standalone question" in messages[0].content:
         return "What does the discriminator of a GAN do?"
+    if "in a list" in messages[-1].content:
+        return MARKDOWN
     return ANSWER
 
 
@@ -309,6 +318,20 @@ def test_a_streamed_answer_with_a_citation_and_feedback(studyhall, page):
     expect(down).to_be_disabled()
     expect(up).to_have_attribute("aria-pressed", "true")
     assert studyhall.answers.store.feedback_counts() == {"up": 1, "down": 0}
+    assert page.js_errors == []
+
+
+def test_the_answer_s_lists_bold_and_code_are_rendered_and_nothing_as_html(studyhall, page):
+    page.goto(studyhall.base + "/?course=tiny")
+    ask(page, "what does the discriminator do, in a list")
+    answer = answer_in(page)
+    items = answer.locator("ul:not(.sources ul) > li")
+    expect(items).to_have_count(2)
+    expect(items.first.locator("strong")).to_have_text("Discriminator")
+    expect(items.first.locator("button.cite")).to_have_text("[1]")
+    expect(answer.locator("code")).to_have_text("D(x)")
+    expect(answer.locator("p").last).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(answer.locator("img")).to_have_count(0)
     assert page.js_errors == []
 
 
