@@ -81,6 +81,12 @@ def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> 
     response.set_cookie(STATE_COOKIE + started.state, started.state,
                         max_age=int(service.logins.ttl_s), path="/lti/", secure=True,
                         httponly=True, samesite="none")
+    # Partitioned (CHIPS): in the LMS's iframe a browser keeps a partitioned third-party
+    # cookie where it drops a plain one. Python 3.11's http.cookies cannot write the
+    # attribute, so it is appended to the header Starlette built.
+    name, value = response.raw_headers[-1]
+    assert name == b"set-cookie"
+    response.raw_headers[-1] = (name, value + b"; Partitioned")
     return response
 
 

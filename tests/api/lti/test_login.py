@@ -31,7 +31,7 @@ def test_login_sets_a_cross_site_state_cookie(client):
     state = parse_qs(urlparse(response.headers["location"]).query)["state"][0]
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"lti1p3-state-{state}={state};")
-    for attribute in ("HttpOnly", "Secure", "SameSite=none", "Path=/lti/"):
+    for attribute in ("HttpOnly", "Secure", "SameSite=none", "Path=/lti/", "Partitioned"):
         assert attribute in cookie
 
 
