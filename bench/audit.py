@@ -4,11 +4,11 @@ The lexical judge (eval/answers.py) is strict: an answer that is right in other 
 fail it. This script lets a grader (a person, or anyone who has not seen the systems)
 judge two answer reports side by side without knowing which system wrote which answer.
 
-    python bench/audit.py packet A/report.json B/report.json --out audit/
+    python bench/audit.py packet A/report.json [B/report.json] --out audit/
         writes audit/packet.jsonl: per answerable question, the question, its key facts,
         the gold passage from the course, and the two answers (citation markers removed,
         as only one system writes them) as "x" and "y" in an order drawn per question
-        (seeded); audit/key.json says which was which.
+        (seeded); audit/key.json says which was which. With one report, only "x".
     (the grader writes audit/verdicts.jsonl: {"id": ..., "x": V, "y": V} per line, V one
         of "right", "partial", "wrong", "declined")
     python bench/audit.py score audit/
@@ -52,6 +52,8 @@ def unmarked(answer: str) -> str:
 
 
 def packet(reports: list[Path], out: Path, seed: int = 0) -> None:
+    if not 1 <= len(reports) <= 2:
+        raise SystemExit("give one or two reports")
     records = [{r["id"]: r for r in json.loads(p.read_text())["records"]} for p in reports]
     names = [p.parent.name for p in reports]
     rng = random.Random(seed)
@@ -60,15 +62,15 @@ def packet(reports: list[Path], out: Path, seed: int = 0) -> None:
     for question in load_questions(default_dataset("genai-basics")):
         if not question.answerable or any(question.id not in r for r in records):
             continue
-        order = [0, 1]
+        order = list(range(len(records)))
         rng.shuffle(order)
-        key[question.id] = {"x": names[order[0]], "y": names[order[1]]}
+        slots = dict(zip("xy", order, strict=False))
+        key[question.id] = {slot: names[i] for slot, i in slots.items()}
         lines.append(json.dumps({
             "id": question.id, "question": question.question,
             "conversation_before": [list(t) for t in question.turns],
             "key_facts": list(question.key_facts), "course_passage": gold_text(question),
-            "x": unmarked(records[order[0]][question.id]["answer"]),
-            "y": unmarked(records[order[1]][question.id]["answer"]),
+            **{slot: unmarked(records[i][question.id]["answer"]) for slot, i in slots.items()},
         }, ensure_ascii=False))
     (out / "packet.jsonl").write_text("\n".join(lines) + "\n")
     (out / "key.json").write_text(json.dumps({"reports": [str(p) for p in reports],
@@ -85,7 +87,7 @@ def score(folder: Path) -> dict:
         if not line.strip():
             continue
         verdict = json.loads(line)
-        for slot in ("x", "y"):
+        for slot in key["key"][verdict["id"]]:
             name, value = key["key"][verdict["id"]][slot], verdict[slot]
             if value not in VERDICTS:
                 raise SystemExit(f"{verdict['id']}: verdict {value!r} is not one of {VERDICTS}")
@@ -113,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("packet")
-    p.add_argument("reports", nargs=2, type=Path)
+    p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--out", type=Path, required=True)
     s = sub.add_parser("score")
     s.add_argument("folder", type=Path)
