@@ -49,7 +49,8 @@ _DECLINE = re.compile(
     r"|\bnot (?:mentioned|provided|specified|covered|stated|included|given|addressed"
     r"|discussed|explained)\b"
     r"|\bno (?:information|mention)\b"
-    r"|\b(?:cannot|can't|unable to) (?:answer|find|provide|determine)",
+    r"|\b(?:cannot|can't|unable to) (?:answer|find|provide|determine|recommend|help)"
+    r"|^(?:i'm|i am) sorry\b",
     re.IGNORECASE,
 )
 

@@ -13,6 +13,7 @@ from eval.peer import CHUNK_SIZE, K, PeerAnswer, course_documents, declines
     "A late penalty is not mentioned in the context. Usually courses …",
     "There is no information about credits in the text.",
     "Sorry, I cannot answer that from the given context.",
+    "I'm sorry, but I cannot recommend a restaurant in Lisbon.",
     "",
 ])
 def test_an_answer_that_opens_by_declining_is_a_refusal(text):
