@@ -8,8 +8,9 @@ llama-cpp-python call on the same prompt and the same model instance, in the sam
    ``Llama.reset()`` (nothing cached) and after another question (system prompt cached).
 4. Peak RSS (before the peer is loaded).
 5. The peer: LangChain's tutorial recipe (eval/peer.py) on the same ten questions, with
-   the same model file and threads: its time to first token and whole answer, and
-   studyhall's as a ratio of it. Skipped when the ``peer`` extra is not installed.
+   the same model file and threads, given studyhall's prompt batch and with its own
+   default: its time to first token and whole answer, and studyhall's as a ratio of it.
+   Skipped when the ``peer`` extra is not installed.
 
 Writes bench/results/answers.json and prints a Markdown table.
 """
@@ -48,7 +49,9 @@ def decode_rate(pieces: list[tuple[float, str]], count_tokens) -> float:
 
 
 def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
-    """The LangChain tutorial recipe's latency on the same questions, same model file."""
+    """The LangChain tutorial recipe's latency on the same questions, same model file:
+    given studyhall's prompt batch (``peer_…``), and with ``ChatLlamaCpp``'s default batch
+    as a new user first runs it (``peer_stock_…``)."""
     try:
         from eval.peer import TutorialRecipe
     except ImportError:
@@ -56,24 +59,28 @@ def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
     from generator.models import resolve_model
     from ingest.embedder import resolve_model_dir
 
-    try:
-        recipe = TutorialRecipe(
-            COURSE, model_path=resolve_model(settings.generator.model, settings.model_store),
-            embedder_dir=resolve_model_dir(settings.embedder)[1],
-            threads=settings.generator.threads or os.cpu_count(),
-            max_tokens=settings.generator.max_tokens)
-    except ImportError:  # the peer extra is not installed
-        return {}
-    recipe.ask(questions[0])  # warm up, as studyhall was
-    first, total = [], []
-    for question in questions:
-        answer = recipe.ask(question)
-        if answer.timings["first_token_ms"] is not None:
-            first.append(answer.timings["first_token_ms"])
-        total.append(answer.timings["total_ms"])
-    return {"peer_first_token_ms_p50": percentile(first, 0.5),
-            "peer_first_token_ms_p95": percentile(first, 0.95),
-            "peer_total_ms_p50": percentile(total, 0.5)}
+    results: dict[str, float] = {}
+    for prefix, n_batch in (("peer", 512), ("peer_stock", None)):
+        try:
+            recipe = TutorialRecipe(
+                COURSE, model_path=resolve_model(settings.generator.model, settings.model_store),
+                embedder_dir=resolve_model_dir(settings.embedder)[1],
+                threads=settings.generator.threads or os.cpu_count(),
+                max_tokens=settings.generator.max_tokens, n_batch=n_batch)
+        except ImportError:  # the peer extra is not installed
+            return {}
+        recipe.ask(questions[0])  # warm up, as studyhall was
+        first, total = [], []
+        for question in questions:
+            answer = recipe.ask(question)
+            if answer.timings["first_token_ms"] is not None:
+                first.append(answer.timings["first_token_ms"])
+            total.append(answer.timings["total_ms"])
+        results |= {f"{prefix}_first_token_ms_p50": percentile(first, 0.5),
+                    f"{prefix}_first_token_ms_p95": percentile(first, 0.95),
+                    f"{prefix}_total_ms_p50": percentile(total, 0.5)}
+        del recipe  # one recipe model in memory at a time
+    return results
 
 
 def main() -> None:
@@ -166,6 +173,9 @@ def main() -> None:
         print(f"| whole answer, p50 | {r['total_ms_p50'] / 1000:.1f} s | LangChain tutorial "
               f"recipe: {r['peer_total_ms_p50'] / 1000:.1f} s | "
               f"{r['total_ms_p50'] / r['peer_total_ms_p50']:.2f}× |")
+        print(f"| time to first token, p50 | {r['first_token_ms_p50'] / 1000:.1f} s | the recipe "
+              f"with ChatLlamaCpp's default batch: {r['peer_stock_first_token_ms_p50'] / 1000:.1f}"
+              f" s | {r['first_token_ms_p50'] / r['peer_stock_first_token_ms_p50']:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ class TutorialRecipe:
     """Build once (split, embed, index, load the model), then ``ask`` question by question."""
 
     def __init__(self, source: Path, *, model_path: Path, embedder_dir: Path,
-                 threads: int | None = None, max_tokens: int = 320) -> None:
+                 threads: int | None = None, max_tokens: int = 320,
+                 n_batch: int | None = 512) -> None:
+        """``n_batch=None`` keeps ``ChatLlamaCpp``'s own default (8), as a new user gets it."""
         from langchain_classic.chains.question_answering.stuff_prompt import CHAT_PROMPT
         from langchain_community.chat_models import ChatLlamaCpp
         from langchain_community.embeddings import HuggingFaceEmbeddings
@@ -107,9 +109,9 @@ class TutorialRecipe:
         self.retriever = FAISS.from_documents(self.chunks, embeddings).as_retriever(
             search_kwargs={"k": K})
         self.prompt = CHAT_PROMPT
-        self.llm = ChatLlamaCpp(model_path=str(model_path), n_ctx=4096, n_batch=512,
-                                n_threads=threads, temperature=0.0, max_tokens=max_tokens,
-                                verbose=False)
+        batch = {} if n_batch is None else {"n_batch": n_batch}
+        self.llm = ChatLlamaCpp(model_path=str(model_path), n_ctx=4096, n_threads=threads,
+                                temperature=0.0, max_tokens=max_tokens, verbose=False, **batch)
 
     def ask(self, question: str) -> PeerAnswer:
         started = time.perf_counter()
