@@ -18,7 +18,6 @@ Writes bench/results/answers.json and prints a Markdown table.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 import tempfile
@@ -52,21 +51,12 @@ def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
     """The LangChain tutorial recipe's latency on the same questions, same model file:
     given studyhall's prompt batch (``peer_…``), and with ``ChatLlamaCpp``'s default batch
     as a new user first runs it (``peer_stock_…``)."""
-    try:
-        from eval.peer import TutorialRecipe
-    except ImportError:
-        return {}
-    from generator.models import resolve_model
-    from ingest.embedder import resolve_model_dir
+    from eval.peer import TutorialRecipe
 
     results: dict[str, float] = {}
     for prefix, n_batch in (("peer", 512), ("peer_stock", None)):
         try:
-            recipe = TutorialRecipe(
-                COURSE, model_path=resolve_model(settings.generator.model, settings.model_store),
-                embedder_dir=resolve_model_dir(settings.embedder)[1],
-                threads=settings.generator.threads or os.cpu_count(),
-                max_tokens=settings.generator.max_tokens, n_batch=n_batch)
+            recipe = TutorialRecipe.from_settings(COURSE, settings, n_batch=n_batch)
         except ImportError:  # the peer extra is not installed
             return {}
         recipe.ask(questions[0])  # warm up, as studyhall was

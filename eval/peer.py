@@ -30,6 +30,7 @@ Needs the ``peer`` extra (``pip install -e '.[peer]'``).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -112,6 +113,20 @@ class TutorialRecipe:
         batch = {} if n_batch is None else {"n_batch": n_batch}
         self.llm = ChatLlamaCpp(model_path=str(model_path), n_ctx=4096, n_threads=threads,
                                 temperature=0.0, max_tokens=max_tokens, verbose=False, **batch)
+
+    @classmethod
+    def from_settings(cls, source: Path, settings, *, n_batch: int | None = 512
+                      ) -> TutorialRecipe:
+        """The recipe on studyhall's configured model file, embedder, threads and answer
+        length (``settings``: a ``studyhall.settings.Settings``)."""
+        from generator.models import resolve_model
+        from ingest.embedder import resolve_model_dir
+
+        return cls(source,
+                   model_path=resolve_model(settings.generator.model, settings.model_store),
+                   embedder_dir=resolve_model_dir(settings.embedder)[1],
+                   threads=settings.generator.threads or os.cpu_count(),
+                   max_tokens=settings.generator.max_tokens, n_batch=n_batch)
 
     def ask(self, question: str) -> PeerAnswer:
         started = time.perf_counter()

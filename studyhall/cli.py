@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -586,8 +585,8 @@ def eval_peer(
     from eval.jobs import course_dataset
     from eval.peer import TutorialRecipe
     from eval.report import write_answer_report
-    from generator.models import ModelNotAvailable, resolve_model
-    from ingest.embedder import EmbedderNotFound, resolve_model_dir
+    from generator.models import ModelNotAvailable
+    from ingest.embedder import EmbedderNotFound
 
     settings = load_settings()
     if not source.is_dir():
@@ -595,15 +594,14 @@ def eval_peer(
     try:
         questions = load_questions(dataset or course_dataset(settings.data_dir, course),
                                    course=course)[:limit]
-        recipe = TutorialRecipe(
-            source, model_path=resolve_model(settings.generator.model, settings.model_store),
-            embedder_dir=resolve_model_dir(settings.embedder)[1],
-            threads=settings.generator.threads or os.cpu_count(),
-            max_tokens=settings.generator.max_tokens)
+        recipe = TutorialRecipe.from_settings(source, settings)
     except (DatasetError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
-    except (ModelNotAvailable, EmbedderNotFound, ImportError) as exc:
-        raise fail(f"{exc} (the recipe needs: pip install -e '.[peer]')", code=1) from None
+    except ImportError as exc:
+        raise fail(f"{exc}: the recipe needs the peer extra (pip install -e '.[peer]')",
+                   code=1) from None
+    except (ModelNotAvailable, EmbedderNotFound) as exc:
+        raise fail(str(exc), code=1) from None
     with tqdm(total=len(questions), unit="question", disable=not sys.stderr.isatty()) as bar:
         report = evaluate_answers(lambda q: recipe.ask(q.question), questions,
                                   progress=lambda n, total, record: bar.update(1))

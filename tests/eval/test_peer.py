@@ -46,15 +46,14 @@ def test_the_recipe_reads_the_same_files_as_studyhall(course_dir):
 
 
 @pytest.mark.slow
-def test_the_recipe_answers_from_four_chunks_of_at_most_1000_characters(course_dir, models_dir):
+def test_the_recipe_answers_from_four_chunks_of_at_most_1000_characters(course_dir, models_dir,
+                                                                        tmp_path):
     from eval.peer import TutorialRecipe
-    from generator.models import resolve_model
-    from ingest.embedder import resolve_model_dir
+    from studyhall.settings import Settings
 
-    recipe = TutorialRecipe(
-        course_dir, model_path=resolve_model("tiny", models_dir),
-        embedder_dir=resolve_model_dir("sentence-transformers/all-MiniLM-L6-v2")[1],
-        threads=1, max_tokens=24)
+    settings = Settings(data_dir=tmp_path / "data", models_dir=models_dir,
+                        generator={"model": "tiny", "threads": 1, "max_tokens": 24})
+    recipe = TutorialRecipe.from_settings(course_dir, settings)
     assert recipe.chunks and max(len(c.page_content) for c in recipe.chunks) <= CHUNK_SIZE
     answer = recipe.ask("What does the discriminator do?")
     assert len(answer.sources) == min(K, len(recipe.chunks))
