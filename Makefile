@@ -44,12 +44,12 @@ bench: setup
 	$(BIN)/python bench/answers.py
 	$(BIN)/python bench/demo_timings.py
 
-# The answer eval asks the model every question of the bundled set: about 15 minutes.
+# The answer eval asks the model every question of the bundled set: about 25 minutes on 2 cores.
 eval: ingest
 	$(BIN)/studyhall eval answers --course genai-basics --out bench/results/eval-answers
 
 # The peer baseline, LangChain's tutorial recipe with the same model, same questions, same
-# judge: about 45 minutes.
+# judge: every question through the model, like `make eval`.
 eval-peer: setup
 	$(BIN)/studyhall eval peer corpus/genai-basics --course genai-basics --out bench/results/eval-peer
 
