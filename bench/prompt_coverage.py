@@ -1,0 +1,85 @@
+"""How much of each answer reaches the model: for every answerable question of the bundled
+set, the prompt studyhall would build (hits widened and merged within the source budget)
+is checked for the question's key facts and its gold passage, at several settings of
+``answer.sources`` (hits retrieved) and ``answer.source_tokens`` (the budget). No text is
+generated: the model is loaded for its tokenizer only, so this runs in about a minute.
+
+    .venv/bin/python bench/prompt_coverage.py --sources 5,8 --tokens 500,650
+
+A question counts as covered when the prompt states at least half its key facts, by the
+answer judge's own test (``eval.answers.fact_stated``). Follow-ups are left out (their
+prompt depends on the rewritten question). Writes bench/results/prompt_coverage.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eval.answers import content_words, fact_stated  # noqa: E402
+from eval.datasets import default_dataset, load_questions  # noqa: E402
+from generator.answer import build_answer_service  # noqa: E402
+from ingest.pipeline import Ingestor  # noqa: E402
+from retriever.service import SearchService  # noqa: E402
+from studyhall.settings import Settings  # noqa: E402
+
+COURSE = ROOT / "corpus" / "genai-basics"
+
+
+def numbers(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sources", type=numbers, default=[5, 8])
+    parser.add_argument("--tokens", type=numbers, default=[500, 650])
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-coverage-"))
+    settings = Settings(data_dir=data_dir, models_dir=ROOT / ".studyhall" / "models")
+    search = SearchService(settings)
+    Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
+    service = build_answer_service(settings, search)
+    count = service.generator.count_tokens
+    index = search.index("genai-basics")
+    questions = [q for q in load_questions(default_dataset("genai-basics"))
+                 if q.answerable and "follow-up" not in q.tags]
+
+    rows = []
+    for k in args.sources:
+        for budget in args.tokens:
+            service.settings.answer.source_tokens = budget
+            covered = gold = tokens = 0
+            for question in questions:
+                hits = search.search(question.question, "genai-basics", k=k)
+                prompt = service._fit(index, question.question, hits)
+                words = content_words("\n".join(prompt.texts))
+                stated = [fact_stated(fact, words) for fact in question.key_facts]
+                covered += sum(stated) >= len(stated) / 2
+                gold += any(question.is_relevant(hit.chunk) for hit in prompt.hits)
+                tokens += sum(count(text) for text in prompt.texts)
+            rows.append({"sources": k, "source_tokens": budget, "questions": len(questions),
+                         "key_facts_in_prompt": covered, "gold_in_prompt": gold,
+                         "mean_source_tokens": round(tokens / len(questions))})
+
+    out = ROOT / "bench" / "results" / "prompt_coverage.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
+    print("| sources | source tokens | half the key facts in the prompt | gold passage "
+          "in the prompt | mean source tokens |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        n = row["questions"]
+        print(f"| {row['sources']} | {row['source_tokens']} | {row['key_facts_in_prompt']}/{n} "
+              f"| {row['gold_in_prompt']}/{n} | {row['mean_source_tokens']} |")
+
+
+if __name__ == "__main__":
+    main()
