@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from eval.datasets import default_dataset, load_questions  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
-from generator.answer import build_answer_service  # noqa: E402
+from generator.answer import AnswerService, build_answer_service  # noqa: E402
 from generator.prompts import answer_messages  # noqa: E402
 from ingest.pipeline import Ingestor  # noqa: E402
 from retriever.service import SearchService  # noqa: E402
@@ -73,13 +73,20 @@ def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
     return results
 
 
-def main() -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-answers-"))
+def bundled_course_service(prefix: str) -> tuple[Settings, SearchService, AnswerService]:
+    """The bundled course ingested into a fresh temporary data directory, and the answer
+    service over it with the default model (no conversation store)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     settings = Settings(data_dir=data_dir, models_dir=ROOT / ".studyhall" / "models")
     search = SearchService(settings)
     Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
     service = build_answer_service(settings, search)
     service.store = None
+    return settings, search, service
+
+
+def main() -> None:
+    settings, search, service = bundled_course_service("studyhall-bench-answers-")
     service.warm_up()
     llm = service.generator._llm  # the one llama.cpp instance studyhall uses
     count = service.generator.count_tokens

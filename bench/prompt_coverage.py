@@ -16,20 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.answers import bundled_course_service  # noqa: E402
 from eval.answers import content_words, fact_stated  # noqa: E402
 from eval.datasets import default_dataset, load_questions  # noqa: E402
-from generator.answer import build_answer_service  # noqa: E402
-from ingest.pipeline import Ingestor  # noqa: E402
-from retriever.service import SearchService  # noqa: E402
-from studyhall.settings import Settings  # noqa: E402
-
-COURSE = ROOT / "corpus" / "genai-basics"
 
 
 def numbers(text: str) -> list[int]:
@@ -42,11 +36,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=numbers, default=[500, 650])
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-coverage-"))
-    settings = Settings(data_dir=data_dir, models_dir=ROOT / ".studyhall" / "models")
-    search = SearchService(settings)
-    Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
-    service = build_answer_service(settings, search)
+    _, search, service = bundled_course_service("studyhall-bench-coverage-")
     count = service.generator.count_tokens
     index = search.index("genai-basics")
     questions = [q for q in load_questions(default_dataset("genai-basics"))
