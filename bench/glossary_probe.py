@@ -1,0 +1,100 @@
+"""Would an instructor's glossary of everyday words help retrieval? A probe, not a feature.
+
+Students describe what they have not learnt the name of ("keep the biggest number of
+each block"). The glossary (``bench/variants/genai-basics-glossary.yaml``) pairs each
+course term with informal descriptions; it was written from the lessons alone by an
+author who had not seen the eval questions. For a question, the descriptions are
+compared with it by the embedder's cosine; the terms of the two closest entries at or
+above ``tau`` are appended to the query, and retrieval runs again.
+
+    .venv/bin/python bench/glossary_probe.py --tau 0.5,0.55,0.6,0.65,0.7
+
+Reports, per tau, over the non-follow-up questions of the bundled set: how many
+questions were expanded, answerable questions with a gold passage in the top 5, and how
+many questions of each kind pass the "not covered" gate (``answer.min_confidence``).
+No text is generated. Writes bench/results/glossary_probe.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eval.datasets import default_dataset, load_questions  # noqa: E402
+from ingest.pipeline import Ingestor  # noqa: E402
+from retriever.service import SearchService  # noqa: E402
+from studyhall.settings import Settings  # noqa: E402
+
+COURSE = ROOT / "corpus" / "genai-basics"
+GLOSSARY = ROOT / "bench" / "variants" / "genai-basics-glossary.yaml"
+NEAREST = 2  # terms appended at most
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tau", type=lambda s: [float(x) for x in s.split(",")],
+                        default=[0.5, 0.55, 0.6, 0.65, 0.7])
+    args = parser.parse_args()
+
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="studyhall-bench-glossary-")))
+    search = SearchService(settings)
+    Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
+    gate = settings.answer.min_confidence
+
+    entries = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    phrases = [(i, text) for i, entry in enumerate(entries) for text in entry["plain"]]
+    vectors = search.embedder.embed([text for _, text in phrases])  # unit length
+    owner = np.array([i for i, _ in phrases])
+
+    def nearest_terms(question: str, tau: float) -> list[str]:
+        similarity = vectors @ search.encode(question)
+        best: dict[int, float] = {}
+        for row in np.argsort(-similarity):
+            best.setdefault(int(owner[row]), float(similarity[row]))
+            if len(best) == NEAREST:
+                break
+        return [entries[i]["term"] for i, s in best.items() if s >= tau]
+
+    def retrieve(query: str, question) -> tuple[bool, bool]:
+        hits = search.search(query, "genai-basics", k=5)
+        confidence = max(h.dense_score for h in hits)
+        return any(question.is_relevant(h.chunk) for h in hits), confidence >= gate
+
+    questions = [q for q in load_questions(default_dataset("genai-basics"))
+                 if "follow-up" not in q.tags]
+    rows = []
+    for tau in [None, *args.tau]:
+        expanded = gold = answerable_pass = out_of_course_pass = 0
+        for question in questions:
+            terms = nearest_terms(question.question, tau) if tau is not None else []
+            query = f"{question.question} ({'; '.join(terms)})" if terms else question.question
+            expanded += bool(terms)
+            found, passes = retrieve(query, question)
+            if question.answerable:
+                gold += found
+                answerable_pass += passes
+            else:
+                out_of_course_pass += passes
+        rows.append({"tau": tau, "expanded": expanded, "gold_in_top5": gold,
+                     "answerable_past_gate": answerable_pass,
+                     "out_of_course_past_gate": out_of_course_pass})
+        print(f"tau {tau}: expanded {expanded}, gold in top 5 {gold}, past the gate: "
+              f"answerable {answerable_pass}, out-of-course {out_of_course_pass}")
+    answerable = sum(q.answerable for q in questions)
+    out = ROOT / "bench" / "results" / "glossary_probe.json"
+    out.write_text(json.dumps({"questions": len(questions), "answerable": answerable,
+                               "glossary_entries": len(entries), "rows": rows}, indent=2))
+    print(f"{len(questions)} questions ({answerable} answerable); wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
