@@ -73,13 +73,19 @@ def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
     return results
 
 
-def bundled_course_service(prefix: str) -> tuple[Settings, SearchService, AnswerService]:
-    """The bundled course ingested into a fresh temporary data directory, and the answer
-    service over it with the default model (no conversation store)."""
+def bundled_course_search(prefix: str) -> tuple[Settings, SearchService]:
+    """The bundled course ingested into a fresh temporary data directory."""
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     settings = Settings(data_dir=data_dir, models_dir=ROOT / ".studyhall" / "models")
     search = SearchService(settings)
     Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
+    return settings, search
+
+
+def bundled_course_service(prefix: str) -> tuple[Settings, SearchService, AnswerService]:
+    """:func:`bundled_course_search`, and the answer service over it with the default
+    model (no conversation store)."""
+    settings, search = bundled_course_search(prefix)
     service = build_answer_service(settings, search)
     service.store = None
     return settings, search, service

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +28,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.answers import bundled_course_search  # noqa: E402
 from eval.datasets import default_dataset, load_questions  # noqa: E402
-from ingest.pipeline import Ingestor  # noqa: E402
-from retriever.service import SearchService  # noqa: E402
-from studyhall.settings import Settings  # noqa: E402
 
-COURSE = ROOT / "corpus" / "genai-basics"
 GLOSSARY = ROOT / "bench" / "variants" / "genai-basics-glossary.yaml"
 NEAREST = 2  # terms appended at most
 
@@ -45,9 +41,7 @@ def main() -> None:
                         default=[0.5, 0.55, 0.6, 0.65, 0.7])
     args = parser.parse_args()
 
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="studyhall-bench-glossary-")))
-    search = SearchService(settings)
-    Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
+    settings, search = bundled_course_search("studyhall-bench-glossary-")
     gate = settings.answer.min_confidence
 
     entries = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
