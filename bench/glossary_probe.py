@@ -11,7 +11,9 @@ above ``tau`` are appended to the query, and retrieval runs again.
 
 Reports, per tau, over the non-follow-up questions of the bundled set: how many
 questions were expanded, answerable questions with a gold passage in the top 5, and how
-many questions of each kind pass the "not covered" gate (``answer.min_confidence``).
+many questions of each kind pass the "not covered" gate (``answer.min_confidence``); the
+questions whose gold passage the glossary brought into or pushed out of the top 5 are
+listed in the JSON.
 No text is generated. Writes bench/results/glossary_probe.json.
 """
 
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.answers import bundled_course_search  # noqa: E402
 from eval.datasets import default_dataset, load_questions  # noqa: E402
+from generator.answer import _confidence  # noqa: E402
 
 GLOSSARY = ROOT / "bench" / "variants" / "genai-basics-glossary.yaml"
 NEAREST = 2  # terms appended at most
@@ -60,14 +63,15 @@ def main() -> None:
 
     def retrieve(query: str, question) -> tuple[bool, bool]:
         hits = search.search(query, "genai-basics", k=5)
-        confidence = max(h.dense_score for h in hits)
-        return any(question.is_relevant(h.chunk) for h in hits), confidence >= gate
+        return any(question.is_relevant(h.chunk) for h in hits), _confidence(hits) >= gate
 
     questions = [q for q in load_questions(default_dataset("genai-basics"))
                  if "follow-up" not in q.tags]
     rows = []
+    baseline: dict[str, bool] = {}  # gold in the top 5 without the glossary
     for tau in [None, *args.tau]:
         expanded = gold = answerable_pass = out_of_course_pass = 0
+        gained, lost = [], []
         for question in questions:
             terms = nearest_terms(question.question, tau) if tau is not None else []
             query = f"{question.question} ({'; '.join(terms)})" if terms else question.question
@@ -75,16 +79,22 @@ def main() -> None:
             found, passes = retrieve(query, question)
             if question.answerable:
                 gold += found
+                before = baseline.setdefault(question.id, found)
+                if found != before:
+                    (gained if found else lost).append(question.id)
                 answerable_pass += passes
             else:
                 out_of_course_pass += passes
         rows.append({"tau": tau, "expanded": expanded, "gold_in_top5": gold,
                      "answerable_past_gate": answerable_pass,
-                     "out_of_course_past_gate": out_of_course_pass})
-        print(f"tau {tau}: expanded {expanded}, gold in top 5 {gold}, past the gate: "
-              f"answerable {answerable_pass}, out-of-course {out_of_course_pass}")
+                     "out_of_course_past_gate": out_of_course_pass,
+                     "gold_gained": gained, "gold_lost": lost})
+        print(f"tau {tau}: expanded {expanded}, gold in top 5 {gold} (gained {len(gained)}, "
+              f"lost {len(lost)}), past the gate: answerable {answerable_pass}, "
+              f"out-of-course {out_of_course_pass}")
     answerable = sum(q.answerable for q in questions)
     out = ROOT / "bench" / "results" / "glossary_probe.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"questions": len(questions), "answerable": answerable,
                                "glossary_entries": len(entries), "rows": rows}, indent=2))
     print(f"{len(questions)} questions ({answerable} answerable); wrote {out}")
