@@ -9,6 +9,10 @@ generated: the model is loaded for its tokenizer only, so this runs in about a m
 A question counts as covered when the prompt states at least half its key facts, by the
 answer judge's own test (``eval.answers.fact_stated``). Follow-ups are left out (their
 prompt depends on the rewritten question). Writes bench/results/prompt_coverage.json.
+
+With ``--report`` (an answer eval's report.json, e.g. from `make eval`), it also says, at
+the first setting given, how many of the questions that run got wrong had their key
+facts in the prompt: the misses the model made with the answer in front of it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", type=numbers, default=[5, 8])
     parser.add_argument("--tokens", type=numbers, default=[500, 650])
+    parser.add_argument("--report", type=Path, help="an answer eval's report.json")
     args = parser.parse_args()
 
     _, search, service = bundled_course_service("studyhall-bench-coverage-")
@@ -43,6 +48,7 @@ def main() -> None:
                  if q.answerable and "follow-up" not in q.tags]
 
     rows = []
+    covered_ids: set[str] = set()  # at the first setting
     for k in args.sources:
         for budget in args.tokens:
             service.settings.answer.source_tokens = budget
@@ -53,6 +59,8 @@ def main() -> None:
                 words = content_words("\n".join(prompt.texts))
                 stated = [fact_stated(fact, words) for fact in question.key_facts]
                 covered += sum(stated) >= len(stated) / 2
+                if not rows and sum(stated) >= len(stated) / 2:
+                    covered_ids.add(question.id)
                 gold += any(question.is_relevant(hit.chunk) for hit in prompt.hits)
                 tokens += sum(count(text) for text in prompt.texts)
             rows.append({"sources": k, "source_tokens": budget, "questions": len(questions),
@@ -69,6 +77,15 @@ def main() -> None:
         n = row["questions"]
         print(f"| {row['sources']} | {row['source_tokens']} | {row['key_facts_in_prompt']}/{n} "
               f"| {row['gold_in_prompt']}/{n} | {row['mean_source_tokens']} |")
+
+    if args.report:
+        asked = {q.id for q in questions}
+        records = json.loads(args.report.read_text(encoding="utf-8"))["records"]
+        missed = [r["id"] for r in records if r["id"] in asked and not r["correct"]]
+        had_facts = [i for i in missed if i in covered_ids]
+        print(f"\n{args.report}: {len(missed)} answerable non-follow-up questions missed; "
+              f"{len(had_facts)} had half their key facts in the prompt at "
+              f"{args.sources[0]} sources, {args.tokens[0]} tokens: {', '.join(had_facts)}")
 
 
 if __name__ == "__main__":
