@@ -33,16 +33,18 @@ ingest: setup
 run: ingest
 	$(BIN)/studyhall serve --host $(HOST) --port $(PORT)
 
+# ruff, and the import contracts between the layers (pyproject.toml, [tool.importlinter])
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 test: setup lint browser
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python bench/run.py
-	$(BIN)/python bench/answers.py
-	$(BIN)/python bench/demo_timings.py
+	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.demo_timings
 
 # The answer eval asks the model every question of the bundled set: about 25 minutes on 2 cores.
 eval: ingest

@@ -6,15 +6,14 @@ whose arguments are the demo's parameters and whose result carries the numbers, 
 explanation and the figures as PNG images. Served over stdio by ``studyhall mcp`` and
 over streamable HTTP at ``/mcp`` by ``studyhall serve``.
 
-The tools read the services from ``state`` (the FastAPI app's state, or a namespace the
-CLI builds) when they are called, so nothing heavy loads before a tool is used.
+The tools use the :class:`~studyhall.services.Services` they are given (the app's, or the
+ones ``studyhall mcp`` builds); nothing heavy loads before a tool is used.
 """
 
 from __future__ import annotations
 
 import base64
 import inspect
-import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -23,9 +22,9 @@ from mcp_types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from demos.chat import demo_text, figure_url
+from api.schemas import AnswerOut, DemoRunOut, HitOut
 from demos.registry import DemoRunner, InvalidParameters
-from retriever.base import hit_to_dict
+from studyhall.services import Services
 
 INSTRUCTIONS = (
     "Course assistant. Use search_course to find course passages (cite their location), "
@@ -34,9 +33,8 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(state: Any) -> MCPServer:
-    """An MCP server over ``state.search`` (SearchService), ``state.answers()`` (the
-    AnswerService, built on first use) and ``state.demos`` (DemoRunner)."""
+def build_mcp(services: Services) -> MCPServer:
+    """An MCP server over the services' search, answers (built on first use) and demos."""
     server = MCPServer("studyhall", instructions=INSTRUCTIONS)
 
     @server.tool()
@@ -47,8 +45,8 @@ def build_mcp(state: Any) -> MCPServer:
     ) -> list[dict[str, Any]]:
         """Search a course; each passage comes with its location (lesson, section, page,
         slide or cell) to cite."""
-        hits = await run_in_threadpool(state.search.search, query, course, k)
-        return [hit_to_dict(hit) for hit in hits]
+        hits = await run_in_threadpool(services.search.search, query, course, k)
+        return [HitOut.from_hit(hit).model_dump(mode="json") for hit in hits]
 
     @server.tool()
     async def ask_course(
@@ -57,10 +55,10 @@ def build_mcp(state: Any) -> MCPServer:
     ) -> dict[str, Any]:
         """Answer from the course with numbered citations, or say the course does not
         cover it (with the closest lessons)."""
-        answer = await run_in_threadpool(lambda: state.answers().ask(question, course))
-        return answer.to_dict()
+        answer = await run_in_threadpool(lambda: services.answers.ask(question, course))
+        return AnswerOut.from_answer(answer).model_dump(mode="json")
 
-    runner: DemoRunner = state.demos
+    runner: DemoRunner = services.demos
     for name in runner.tools:
         server.add_tool(_demo_function(runner, name), name=f"demo_{name}",
                         description=runner.tool(name).description
@@ -78,11 +76,11 @@ def _demo_function(runner: DemoRunner, name: str):
             run = await run_in_threadpool(lambda: runner.run(name, params))
         except InvalidParameters as exc:
             raise ToolError(str(exc)) from None
-        content: list = [TextContent(type="text", text=demo_text(run, cited=False))]
+        content: list = [TextContent(type="text", text=run.text(cited=False))]
         content += [ImageContent(type="image", mime_type="image/png",
                                  data=base64.b64encode(f.png).decode())
                     for f in run.result.figures]
-        data = json.loads(json.dumps(run.to_dict(figure_url)))
+        data = DemoRunOut.from_run(run).model_dump(mode="json")
         return CallToolResult(content=content, structured_content=data)
 
     parameters = [

@@ -19,23 +19,18 @@ from __future__ import annotations
 
 import json
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import COURSE, results_file
+from eval.datasets import default_dataset, load_questions
+from eval.metrics import percentile
+from generator.answer import AnswerService
+from retriever.service import SearchService
+from studyhall.core.settings import Settings
+from studyhall.services import build_services
 
-from eval.datasets import default_dataset, load_questions  # noqa: E402
-from eval.metrics import percentile  # noqa: E402
-from generator.answer import AnswerService, build_answer_service  # noqa: E402
-from generator.prompts import answer_messages  # noqa: E402
-from ingest.pipeline import Ingestor  # noqa: E402
-from retriever.service import SearchService  # noqa: E402
-from studyhall.settings import Settings  # noqa: E402
-
-COURSE = ROOT / "corpus" / "genai-basics"
 QUESTIONS = 10
 
 
@@ -63,9 +58,9 @@ def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
         first, total = [], []
         for question in questions:
             answer = recipe.ask(question)
-            if answer.timings["first_token_ms"] is not None:
-                first.append(answer.timings["first_token_ms"])
-            total.append(answer.timings["total_ms"])
+            if answer.timings.first_token_ms is not None:
+                first.append(answer.timings.first_token_ms)
+            total.append(answer.timings.total_ms)
         results |= {f"{prefix}_first_token_ms_p50": percentile(first, 0.5),
                     f"{prefix}_first_token_ms_p95": percentile(first, 0.95),
                     f"{prefix}_total_ms_p50": percentile(total, 0.5)}
@@ -74,27 +69,26 @@ def peer_timings(settings: Settings, questions: list[str]) -> dict[str, float]:
 
 
 def bundled_course_search(prefix: str) -> tuple[Settings, SearchService]:
-    """The bundled course ingested into a fresh temporary data directory."""
-    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
-    settings = Settings(data_dir=data_dir, models_dir=ROOT / ".studyhall" / "models")
-    search = SearchService(settings)
-    Ingestor(search.catalog, search.embedder, settings.ingest).ingest(COURSE, "genai-basics")
-    return settings, search
+    """The bundled course ingested into a fresh temporary data directory (the language
+    model comes from the configured models folder, assembled there once)."""
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix=prefix)),
+                        models_dir=Settings().model_store)
+    services = build_services(settings)
+    services.ingestor.ingest(COURSE, "genai-basics")
+    return settings, services.search
 
 
 def bundled_course_service(prefix: str) -> tuple[Settings, SearchService, AnswerService]:
     """:func:`bundled_course_search`, and the answer service over it with the default
-    model (no conversation store)."""
+    model (its conversations go to the temporary folder)."""
     settings, search = bundled_course_search(prefix)
-    service = build_answer_service(settings, search)
-    service.store = None
-    return settings, search, service
+    return settings, search, build_services(settings, search=search).answers
 
 
 def main() -> None:
     settings, search, service = bundled_course_service("studyhall-bench-answers-")
     service.warm_up()
-    llm = service.generator._llm  # the one llama.cpp instance studyhall uses
+    llm = service.generator.llama  # the one llama.cpp instance studyhall uses
     count = service.generator.count_tokens
 
     questions = [q.question for q in load_questions(default_dataset("genai-basics"))
@@ -109,8 +103,8 @@ def main() -> None:
             else:
                 answer = payload
         total.append((time.perf_counter() - started) * 1000)
-        if answer.timings["first_token_ms"] is not None:
-            first.append(answer.timings["first_token_ms"])
+        if answer.timings.first_token_ms is not None:
+            first.append(answer.timings.first_token_ms)
             ours_rate.append(decode_rate(pieces, count))
 
     # the same messages through the bare library call, on the same instance
@@ -118,9 +112,9 @@ def main() -> None:
     bare_rate = []
     for question in questions:
         hits = search.search(question, "genai-basics", k=settings.answer.sources)
-        prompt = service._fit(index, question, hits)
-        messages = [m.as_dict() for m in answer_messages(index.manifest.title, question,
-                                                         prompt.blocks)]
+        prompt = service.fit(index, question, hits)
+        messages = [m.as_dict() for m in service.strategy.messages(
+            index.manifest.title, question, list(prompt.blocks))]
         pieces = []
         for chunk in llm.create_chat_completion(messages=messages, stream=True, temperature=0.0,
                                                 max_tokens=settings.generator.max_tokens):
@@ -132,9 +126,9 @@ def main() -> None:
     # KV cache of the fixed prefix, on one question: with nothing cached, then after
     # another question has left only the shared system prompt in the cache
     llm.reset()
-    cold = service.ask(questions[1], "genai-basics").timings["first_token_ms"]
+    cold = service.ask(questions[1], "genai-basics").timings.first_token_ms
     service.ask(questions[0], "genai-basics")
-    warm = service.ask(questions[1], "genai-basics").timings["first_token_ms"]
+    warm = service.ask(questions[1], "genai-basics").timings.first_token_ms
 
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peer = peer_timings(settings, questions)
@@ -154,9 +148,7 @@ def main() -> None:
         **peer,
     }
     results["decode_ratio"] = results["decode_tok_s"] / results["bare_decode_tok_s"]
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "answers.json").write_text(json.dumps(results, indent=2))
+    results_file("answers.json").write_text(json.dumps(results, indent=2))
     r = results
     print("| measure | studyhall | baseline, same run | ratio |")
     print("|---|---|---|---|")

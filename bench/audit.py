@@ -4,14 +4,14 @@ The lexical judge (eval/answers.py) is strict: an answer that is right in other 
 fail it. This script lets a grader (a person, or anyone who has not seen the systems)
 judge two answer reports side by side without knowing which system wrote which answer.
 
-    python bench/audit.py packet A/report.json [B/report.json] --out audit/
+    python -m bench.audit packet A/report.json [B/report.json] --out audit/
         writes audit/packet.jsonl: per answerable question, the question, its key facts,
         the gold passage from the course, and the two answers (citation markers removed,
         as only one system writes them) as "x" and "y" in an order drawn per question
         (seeded); audit/key.json says which was which. With one report, only "x".
     (the grader writes audit/verdicts.jsonl: {"id": ..., "x": V, "y": V} per line, V one
         of "right", "partial", "wrong", "declined")
-    python bench/audit.py score audit/
+    python -m bench.audit score audit/
         unblinds the verdicts and prints, per system, the share judged right, right or
         partial, and the agreement with the lexical judge's "answered right".
 """
@@ -22,16 +22,12 @@ import argparse
 import json
 import random
 import re
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import COURSE
+from eval.datasets import default_dataset, load_questions
+from ingest.loaders import loader_for
 
-from eval.datasets import default_dataset, load_questions  # noqa: E402
-from ingest.loaders.base import loader_for  # noqa: E402
-
-COURSE = ROOT / "corpus" / "genai-basics"
 VERDICTS = ("right", "partial", "wrong", "declined")
 
 

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import results_file
 from demos.registry import DemoRunner, registry
 
 
@@ -29,9 +30,7 @@ def main() -> None:
             print(f"{name:12s} {rows[-1]['seconds']:6.2f} s  {rows[-1]['metrics']}",
                   file=sys.stderr)
     report = {"demos": rows, "max_seconds": max(r["seconds"] for r in rows)}
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "demos.json").write_text(json.dumps(report, indent=1))
+    results_file("demos.json").write_text(json.dumps(report, indent=1))
     print("| demo | seconds (default config) |\n|---|---|")
     for row in rows:
         print(f"| {row['demo']} | {row['seconds']:.1f} |")

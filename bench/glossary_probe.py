@@ -1,13 +1,13 @@
 """Would an instructor's glossary of everyday words help retrieval? A probe, not a feature.
 
 Students describe what they have not learnt the name of ("keep the biggest number of
-each block"). The glossary (``bench/variants/genai-basics-glossary.yaml``) pairs each
+each block"). The glossary (``bench/data/genai-basics-glossary.yaml``) pairs each
 course term with informal descriptions; it was written from the lessons alone by an
 author who had not seen the eval questions. For a question, the descriptions are
 compared with it by the embedder's cosine; the terms of the two closest entries at or
 above ``tau`` are appended to the query, and retrieval runs again.
 
-    .venv/bin/python bench/glossary_probe.py --tau 0.5,0.55,0.6,0.65,0.7
+    .venv/bin/python -m bench.glossary_probe --tau 0.5,0.55,0.6,0.65,0.7
 
 Reports, per tau, over the non-follow-up questions of the bundled set: how many
 questions were expanded, answerable questions with a gold passage in the top 5, and how
@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import results_file
+from bench.answers import bundled_course_search
+from eval.datasets import default_dataset, load_questions
+from generator.gate import confidence
 
-from bench.answers import bundled_course_search  # noqa: E402
-from eval.datasets import default_dataset, load_questions  # noqa: E402
-from generator.answer import _confidence  # noqa: E402
-
-GLOSSARY = ROOT / "bench" / "variants" / "genai-basics-glossary.yaml"
+GLOSSARY = Path(__file__).resolve().parent / "data" / "genai-basics-glossary.yaml"
 NEAREST = 2  # terms appended at most
 
 
@@ -63,7 +60,7 @@ def main() -> None:
 
     def retrieve(query: str, question) -> tuple[bool, bool]:
         hits = search.search(query, "genai-basics", k=5)
-        return any(question.is_relevant(h.chunk) for h in hits), _confidence(hits) >= gate
+        return any(question.is_relevant(h.chunk) for h in hits), confidence(hits) >= gate
 
     questions = [q for q in load_questions(default_dataset("genai-basics"))
                  if "follow-up" not in q.tags]
@@ -93,8 +90,7 @@ def main() -> None:
               f"lost {len(lost)}), past the gate: answerable {answerable_pass}, "
               f"out-of-course {out_of_course_pass}")
     answerable = sum(q.answerable for q in questions)
-    out = ROOT / "bench" / "results" / "glossary_probe.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_file("glossary_probe.json")
     out.write_text(json.dumps({"questions": len(questions), "answerable": answerable,
                                "glossary_entries": len(entries), "rows": rows}, indent=2))
     print(f"{len(questions)} questions ({answerable} answerable); wrote {out}")

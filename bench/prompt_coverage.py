@@ -4,7 +4,7 @@ is checked for the question's key facts and its gold passage, at several setting
 ``answer.sources`` (hits retrieved) and ``answer.source_tokens`` (the budget). No text is
 generated: the model is loaded for its tokenizer only, so this runs in about a minute.
 
-    .venv/bin/python bench/prompt_coverage.py --sources 5,8 --tokens 500,650
+    .venv/bin/python -m bench.prompt_coverage --sources 5,8 --tokens 500,650
 
 A question counts as covered when the prompt states at least half its key facts, by the
 answer judge's own test (``eval.answers.fact_stated``). Follow-ups are left out (their
@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.answers import bundled_course_service  # noqa: E402
-from eval.answers import content_words, fact_stated  # noqa: E402
-from eval.datasets import default_dataset, load_questions  # noqa: E402
+from bench import results_file
+from bench.answers import bundled_course_service
+from eval.answers import content_words, fact_stated
+from eval.datasets import default_dataset, load_questions
 
 
 def numbers(text: str) -> list[int]:
@@ -55,7 +52,7 @@ def main() -> None:
             covered = gold = tokens = 0
             for question in questions:
                 hits = search.search(question.question, "genai-basics", k=k)
-                prompt = service._fit(index, question.question, hits)
+                prompt = service.fit(index, question.question, hits)
                 words = content_words("\n".join(prompt.texts))
                 stated = [fact_stated(fact, words) for fact in question.key_facts]
                 covered += sum(stated) >= len(stated) / 2
@@ -67,9 +64,7 @@ def main() -> None:
                          "key_facts_in_prompt": covered, "gold_in_prompt": gold,
                          "mean_source_tokens": round(tokens / len(questions))})
 
-    out = ROOT / "bench" / "results" / "prompt_coverage.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
+    results_file("prompt_coverage.json").write_text(json.dumps(rows, indent=2))
     print("| sources | source tokens | half the key facts in the prompt | gold passage "
           "in the prompt | mean source tokens |")
     print("|---|---|---|---|---|")

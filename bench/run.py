@@ -22,27 +22,24 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import COURSE, results_file
+from eval.datasets import default_dataset, load_questions
+from eval.metrics import percentile
+from ingest.catalog import Catalog
+from ingest.embedder import SentenceTransformerEmbedder
+from ingest.pipeline import Ingestor
+from ingest.store import CourseIndex
+from ingest.vectors import search as faiss_search
+from retriever.service import SearchService
+from studyhall.core.settings import Settings
 
-from eval.datasets import default_dataset, load_questions  # noqa: E402
-from eval.metrics import percentile  # noqa: E402
-from ingest.catalog import Catalog  # noqa: E402
-from ingest.embedder import SentenceTransformerEmbedder  # noqa: E402
-from ingest.pipeline import Ingestor  # noqa: E402
-from ingest.store import CourseIndex  # noqa: E402
-from ingest.vectors import search as faiss_search  # noqa: E402
-from retriever.service import SearchService  # noqa: E402
-from studyhall.settings import Settings  # noqa: E402
-
-COURSE = ROOT / "corpus" / "genai-basics"
 REPEATS = 2
 
 
 def main() -> None:
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="studyhall-bench-")))
     embedder = SentenceTransformerEmbedder(settings.embedder).load()
-    model = embedder._model
+    model = embedder.model
     embedder.embed(["warm up the model"] * 8)
     results: dict[str, float | int | str] = {}
 
@@ -108,9 +105,7 @@ def main() -> None:
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["threads"] = int(__import__("torch").get_num_threads())
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    results_file("latest.json").write_text(json.dumps(results, indent=2))
     print(table(results))
 
 

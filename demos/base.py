@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from studyhall.core.errors import Cancelled
+
 CancelCheck = Callable[[], bool]
-
-
-class Cancelled(RuntimeError):
-    """Raised inside a training loop when the caller asked the run to stop."""
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,14 @@
 
 Each tool's arguments are the demo's parameters (the registry's JSON Schema). The tool's
 content is the explanation and the final numbers; its artifact is the whole run (metrics,
-figure URLs, history). Bad parameters come back as the tool's error message naming the
-field and its range, for the agent to correct.
+history, and each figure with the path of its PNG file). Bad parameters come back as the
+tool's error message naming the field and its range, for the agent to correct.
 """
 
 from __future__ import annotations
 
 from langchain_core.tools import StructuredTool, ToolException
 
-from demos.chat import demo_text, figure_url
 from demos.registry import DemoRunner, InvalidParameters
 
 
@@ -25,7 +24,10 @@ def demo_tool(runner: DemoRunner, name: str) -> StructuredTool:
             result = runner.run(name, params)
         except InvalidParameters as exc:
             raise ToolException(str(exc)) from None
-        return demo_text(result, cited=False), result.to_dict(figure_url)
+        artifact = result.to_dict()
+        for figure in artifact["figures"]:
+            figure["path"] = str(runner.figure_path(result.run_id, figure["name"]))
+        return result.text(cited=False), artifact
 
     return StructuredTool.from_function(
         run, name=f"demo_{name}", args_schema=tool.schema(),

@@ -27,7 +27,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from demos.base import CancelCheck, Cancelled, DemoResult, Figure, one_thread
-from generator.queue import ModelQueue
+from studyhall.core.errors import NotFound, TimedOut, UsageError
+from studyhall.core.queue import ModelQueue
+from studyhall.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +38,16 @@ _RUN_ID = re.compile(r"^[0-9a-f]{16}$")
 _FIGURE = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
-class UnknownTool(LookupError):
+class UnknownTool(NotFound):
     def __init__(self, name: str, known: list[str]) -> None:
         self.known = known
         super().__init__(f"no demo called {name!r}; the demos are: {', '.join(known)}")
 
+    def extra(self) -> dict[str, object]:
+        return {"known_tools": self.known}
 
-class InvalidParameters(ValueError):
+
+class InvalidParameters(UsageError):
     """Parameters outside a tool's schema. ``errors`` holds one ``{field, message}`` each."""
 
     def __init__(self, tool: str, errors: list[dict[str, str]]) -> None:
@@ -50,8 +55,11 @@ class InvalidParameters(ValueError):
         self.errors = errors
         super().__init__(f"{tool}: " + "; ".join(e["message"] for e in errors))
 
+    def fields(self) -> list[tuple[str, str]]:
+        return [(e["field"], e["message"]) for e in self.errors]
 
-class DemoTimeout(TimeoutError):
+
+class DemoTimeout(TimedOut):
     pass
 
 
@@ -122,7 +130,7 @@ def run_id(tool: str, config: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolRun:
     """One finished run: the demo's result plus where it is kept."""
 
@@ -133,17 +141,28 @@ class ToolRun:
     cached: bool
     result: DemoResult
 
-    def to_dict(self, figure_url: Callable[[str, str], str] | None = None) -> dict[str, Any]:
-        url = figure_url or (lambda run, name: f"{run}/{name}.png")
+    def to_dict(self) -> dict[str, Any]:
+        """The run as kept on disk (``run.json``): figures by name, their PNGs beside it."""
         r = self.result
         return {
             "run_id": self.run_id, "tool": self.tool, "params": self.params,
             "seconds": round(self.seconds, 3), "cached": self.cached,
             "metrics": r.metrics, "explanation": r.explanation, "lesson": r.lesson,
-            "figures": [{"name": f.name, "title": f.title, "url": url(self.run_id, f.name)}
-                        for f in r.figures],
+            "figures": [{"name": f.name, "title": f.title} for f in r.figures],
             "history": r.history,
         }
+
+    def text(self, cited: bool = False) -> str:
+        """The explanation, then the final numbers; " [1]" marks the lesson when the chat
+        cites it."""
+        numbers = ", ".join(f"{k.replace('_', ' ')} {_metric(v)}"
+                            for k, v in self.result.metrics.items())
+        marker = " [1]" if cited else ""
+        return f"{self.result.explanation}{marker}\n\nFinal numbers: {numbers}."
+
+
+def _metric(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
 
 
 class DemoRunner:
@@ -172,7 +191,7 @@ class DemoRunner:
         """Validate, then return the kept run for these parameters or train it now.
 
         Raises :class:`UnknownTool`, :class:`InvalidParameters`, :class:`DemoTimeout`,
-        :class:`~demos.base.Cancelled` or :class:`~generator.queue.Busy`.
+        :class:`~studyhall.core.errors.Cancelled` or :class:`~studyhall.core.errors.Busy`.
         """
         tool = self.tool(name)
         config = tool.parse(params)
@@ -188,8 +207,9 @@ class DemoRunner:
                     return kept
                 started = time.perf_counter()
                 result = self._run_with_timeout(tool, config, cancel)
-                run = ToolRun(rid, name, dataclasses.asdict(config),
-                              time.perf_counter() - started, False, result)
+                run = ToolRun(run_id=rid, tool=name, params=dataclasses.asdict(config),
+                              seconds=time.perf_counter() - started, cached=False,
+                              result=result)
                 self._save(run)
                 return run
         finally:
@@ -233,7 +253,8 @@ class DemoRunner:
         result = DemoResult(demo=meta["tool"], metrics=meta["metrics"], figures=figures,
                             explanation=meta["explanation"], lesson=meta["lesson"],
                             history=meta["history"])
-        return ToolRun(rid, meta["tool"], meta["params"], meta["seconds"], True, result)
+        return ToolRun(run_id=rid, tool=meta["tool"], params=meta["params"],
+                       seconds=meta["seconds"], cached=True, result=result)
 
     def figure_path(self, rid: str, name: str) -> Path | None:
         """The PNG of one figure of a kept run, or None (also for malformed names)."""
@@ -262,7 +283,7 @@ class DemoRunner:
                 raise
 
 
-def build_runner(settings) -> DemoRunner:
-    """The runner a service uses, from :class:`~studyhall.settings.Settings`."""
+def build_runner(settings: Settings) -> DemoRunner:
+    """The runner a service uses, from :class:`~studyhall.core.settings.Settings`."""
     return DemoRunner(settings.demo_runs, timeout_s=settings.demos.timeout_s,
                       max_waiting=settings.demos.max_waiting)

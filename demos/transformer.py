@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import textwrap
 from dataclasses import dataclass as plain_dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +20,7 @@ from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass
 from torch import nn
 
+from corpus import course_dir
 from demos.base import CancelCheck, DemoResult, check_cancel, render, seeded
 
 LESSON = "lessons/15-transformers.md"
@@ -28,7 +28,7 @@ DESCRIPTION = (
     "A tiny character-level GPT, attention written out, learns to continue the course's own text."
 )
 
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "corpus" / "genai-basics" / "lessons"
+LESSONS_DIR = course_dir("genai-basics") / "lessons"
 VAL_FRACTION = 0.1  # the last tenth of the slice is held out
 N_EVALS = 10  # validation-loss measurements over a run (plus one before training)
 PROMPT = "The "  # how the generated sample starts

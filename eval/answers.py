@@ -117,13 +117,14 @@ class AnswerReport:
 
 
 def judge(question: Question, answer) -> AnswerRecord:
-    """Score one answer (a generator.answer.Answer) against its question."""
+    """Score one answer (a :class:`generator.results.Answer`, or an answer of the same
+    shape: text, refused, citations, timings) against its question."""
     record = AnswerRecord(
         id=question.id, question=question.question, answerable=question.answerable,
         tags=list(question.tags), answer=answer.text, refused=answer.refused,
         cited=[hit.chunk.location for _, hit in answer.citations],
-        first_token_ms=answer.timings.get("first_token_ms"),
-        total_ms=answer.timings.get("total_ms") or 0.0,
+        first_token_ms=answer.timings.first_token_ms,
+        total_ms=answer.timings.total_ms or 0.0,
     )
     if not answer.refused:
         shares = [x for x in sentence_support(

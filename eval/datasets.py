@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.documents import Chunk
+from studyhall.core.errors import UsageError
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
 
 
-class DatasetError(ValueError):
+class DatasetError(UsageError):
     """A question set that cannot be used; the message names the file and line."""
 
 
@@ -81,39 +82,42 @@ def load_questions(path: Path, *, course: str | None = None) -> list[Question]:
     """Read and check a question set; with ``course``, keep only that course's questions."""
     questions: list[Question] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                raw = json.loads(line)
-                gold = tuple(
-                    GoldAnchor(g.get("source"), g.get("section"), g.get("chunk_id"))
-                    for g in raw.get("gold", [])
-                )
-                question = Question(
-                    id=str(raw["id"]),
-                    question=str(raw["question"]),
-                    course=str(raw["course"]),
-                    answerable=bool(raw.get("answerable", True)),
-                    gold=gold,
-                    key_facts=tuple(raw.get("key_facts", [])),
-                    tags=tuple(raw.get("tags", [])),
-                    turns=tuple((str(t["role"]), str(t["text"])) for t in raw.get("turns", [])),
-                    draft=bool(raw.get("draft", False)),
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                raise DatasetError(f"{where}: not a valid question: {exc}") from None
-            if question.id in seen:
-                raise DatasetError(f"{where}: duplicate question id {question.id!r}")
-            if any(role not in ("user", "assistant") for role, _ in question.turns):
-                raise DatasetError(f"{where}: a turn's role must be 'user' or 'assistant'")
-            if question.answerable and not question.gold:
-                raise DatasetError(f"{where}: answerable question {question.id!r} has no gold")
-            seen.add(question.id)
-            if course is None or question.course == course:
-                questions.append(question)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read the question set {path}: {exc}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            raw = json.loads(line)
+            gold = tuple(
+                GoldAnchor(g.get("source"), g.get("section"), g.get("chunk_id"))
+                for g in raw.get("gold", [])
+            )
+            question = Question(
+                id=str(raw["id"]),
+                question=str(raw["question"]),
+                course=str(raw["course"]),
+                answerable=bool(raw.get("answerable", True)),
+                gold=gold,
+                key_facts=tuple(raw.get("key_facts", [])),
+                tags=tuple(raw.get("tags", [])),
+                turns=tuple((str(t["role"]), str(t["text"])) for t in raw.get("turns", [])),
+                draft=bool(raw.get("draft", False)),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise DatasetError(f"{where}: not a valid question: {exc}") from None
+        if question.id in seen:
+            raise DatasetError(f"{where}: duplicate question id {question.id!r}")
+        if any(role not in ("user", "assistant") for role, _ in question.turns):
+            raise DatasetError(f"{where}: a turn's role must be 'user' or 'assistant'")
+        if question.answerable and not question.gold:
+            raise DatasetError(f"{where}: answerable question {question.id!r} has no gold")
+        seen.add(question.id)
+        if course is None or question.course == course:
+            questions.append(question)
     if not questions:
         raise DatasetError(f"{path}: no questions" + (f" for course {course!r}" if course else ""))
     return questions

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eval.datasets import Question
+from generator.gate import confidence
 
 
 @dataclass
@@ -18,12 +19,8 @@ class GateRow:
 
 
 def confidences(service, questions: list[Question], course: str, k: int = 5) -> list[float]:
-    """The best hit's cosine to each question (what the gate compares)."""
-    return [
-        max((h.dense_score for h in service.search(q.question, course, k=k)
-             if h.dense_score is not None), default=-1.0)
-        for q in questions
-    ]
+    """The gate's confidence for each question (:func:`generator.gate.confidence`)."""
+    return [confidence(service.search(q.question, course, k=k)) for q in questions]
 
 
 def calibrate(service, questions: list[Question], course: str,

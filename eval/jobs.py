@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eval.datasets import Question, default_dataset, load_questions
-from generator.queue import Busy
-from studyhall.jobs import BackgroundJobs, UnknownJob
+from eval.retrieval import COMPARED
+from retriever.service import RetrievalConfig
+from studyhall.core.errors import Busy
+from studyhall.core.jobs import BackgroundJobs, UnknownJob
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ class EvalJobs(BackgroundJobs):
         """Check the request now (unknown course, no question set → raise), then queue it."""
         self.search.index(course)  # UnknownCourse → 404
         questions = load_questions(course_dataset(self.data_dir, course), course=course)
-        params = {"limit": limit, "configs": configs or ["bm25", "dense", "hybrid", "hybrid+mmr"]}
+        params = {"limit": limit, "configs": list(configs or COMPARED)}
         total = (len(params["configs"]) if kind == "retrieval"
                  else len(questions[:limit] if limit else questions))
         return self._insert(uuid.uuid4().hex[:12], course=course, kind=kind,
@@ -126,9 +128,8 @@ class EvalJobs(BackgroundJobs):
 
         results = []
         for n, spec in enumerate(configs, start=1):
-            mode, _, extra = spec.partition("+")
-            results.append(evaluate_retrieval(self.search, questions, course, mode=mode,
-                                              mmr=extra == "mmr"))
+            results.append(evaluate_retrieval(self.search, questions, course,
+                                              RetrievalConfig.parse(spec)))
             self._update(job_id, done=n)
         return results
 
@@ -155,9 +156,6 @@ def _job_dict(row) -> dict:
     job["params"] = json.loads(job["params"])
     job["summary"] = json.loads(job["summary"]) if job["summary"] else None
     job.pop("report_dir", None)
-    if job["status"] == "done":
-        job["report"] = {kind: f"/v1/evals/{job['id']}/report.{kind}"
-                         for kind in ("html", "md", "json")}
     return job
 
 

@@ -36,7 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.loaders.base import LoadError, loader_for, supported_suffixes
+from generator.results import Timings
+from ingest.loaders import LoadError, loader_for, supported_suffixes
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -68,8 +69,8 @@ class PeerAnswer:
 
     text: str
     refused: bool
-    citations: list = field(default_factory=list)
-    timings: dict[str, float | None] = field(default_factory=dict)
+    citations: tuple = ()
+    timings: Timings = field(default_factory=Timings)
     sources: list[str] = field(default_factory=list)  # the four chunks' files, for reading
 
 
@@ -118,7 +119,7 @@ class TutorialRecipe:
     def from_settings(cls, source: Path, settings, *, n_batch: int | None = 512
                       ) -> TutorialRecipe:
         """The recipe on studyhall's configured model file, embedder, threads and answer
-        length (``settings``: a ``studyhall.settings.Settings``)."""
+        length (``settings``: a ``studyhall.core.settings.Settings``)."""
         from generator.models import resolve_model
         from ingest.embedder import resolve_model_dir
 
@@ -141,7 +142,7 @@ class TutorialRecipe:
         text = "".join(pieces).strip()
         return PeerAnswer(
             text=text, refused=declines(text),
-            timings={"first_token_ms": first,
-                     "total_ms": (time.perf_counter() - started) * 1000},
+            timings=Timings(first_token_ms=first,
+                            total_ms=(time.perf_counter() - started) * 1000),
             sources=[doc.metadata.get("source", "") for doc in docs],
         )

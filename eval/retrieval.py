@@ -21,6 +21,15 @@ from eval.metrics import (
     recall_at_k,
     reciprocal_rank,
 )
+from ingest.catalog import Catalog
+from ingest.embedder import Embedder
+from ingest.pipeline import Ingestor
+from retriever.service import RetrievalConfig, SearchService
+from studyhall.core.errors import InvalidRequest
+from studyhall.core.settings import IngestSettings, Settings
+
+# The configurations an eval compares when none are named.
+COMPARED: tuple[str, ...] = ("bm25", "dense", "hybrid", "hybrid+mmr")
 
 
 @dataclass
@@ -41,8 +50,8 @@ class RetrievalResult:
         return asdict(self)
 
 
-def evaluate_retrieval(service, questions: list[Question], course: str, *, mode: str,
-                       depth: int = 10, mmr: bool = False) -> RetrievalResult:
+def evaluate_retrieval(service: SearchService, questions: list[Question], course: str,
+                       config: RetrievalConfig, *, depth: int = 10) -> RetrievalResult:
     """Search every answerable question and score the ranking against its gold anchors.
 
     Follow-ups (questions with ``turns``) are left out: retrieval sees them only after the
@@ -52,7 +61,8 @@ def evaluate_retrieval(service, questions: list[Question], course: str, *, mode:
     recalls5, recalls10, ndcgs = [], [], []
     for question in answerable:
         started = time.perf_counter()
-        hits = service.search(question.question, course, k=depth, mode=mode, mmr=mmr)
+        hits = service.search(question.question, course, k=depth, mode=config.mode,
+                              mmr=config.mmr)
         latencies.append((time.perf_counter() - started) * 1000)
         matches = [question.matching_anchor(hit.chunk) for hit in hits]
         relevant = [m is not None for m in matches]
@@ -72,7 +82,7 @@ def evaluate_retrieval(service, questions: list[Question], course: str, *, mode:
             })
     latencies.sort()
     return RetrievalResult(
-        mode=mode + ("+mmr" if mmr else ""),
+        mode=str(config),
         questions=len(answerable),
         hit_at_1=mean(hits1),
         hit_at_5=mean(hits5),
@@ -106,19 +116,16 @@ def parse_chunk_size(spec: str) -> tuple[int, int]:
     try:
         return int(size), int(overlap or 0)
     except ValueError:
-        raise ValueError(f"a chunk size is SIZE/OVERLAP, like 128/24; got {spec!r}") from None
+        raise InvalidRequest(
+            "chunks", f"a chunk size is SIZE/OVERLAP, like 128/24; got {spec!r}") from None
 
 
-def sweep_chunk_sizes(settings, embedder, source: Path, course: str, questions: list[Question],
-                      sizes: list[tuple[int, int]], modes: list[str]) -> list[RetrievalResult]:
+def sweep_chunk_sizes(settings: Settings, embedder: Embedder, source: Path, course: str,
+                      questions: list[Question], sizes: list[tuple[int, int]],
+                      configs: list[RetrievalConfig]) -> list[RetrievalResult]:
     """Ingest the course folder ``source`` once per chunk size (into a temporary data
     directory, with the same embedder) and evaluate each mode on it. The configuration
     names read ``hybrid@128/24``."""
-    from ingest.catalog import Catalog
-    from ingest.pipeline import Ingestor
-    from retriever.service import SearchService
-    from studyhall.settings import IngestSettings
-
     results = []
     for size, overlap in sizes:
         with tempfile.TemporaryDirectory(prefix="studyhall-sweep-") as scratch:
@@ -129,10 +136,8 @@ def sweep_chunk_sizes(settings, embedder, source: Path, course: str, questions: 
             catalog = Catalog(trial.courses_dir)
             Ingestor(catalog, embedder, trial.ingest).ingest(source, course)
             service = SearchService(trial, embedder=embedder, catalog=catalog)
-            for spec in modes:
-                mode, _, extra = spec.partition("+")
-                result = evaluate_retrieval(service, questions, course, mode=mode,
-                                            mmr=extra == "mmr")
-                result.mode = f"{spec}@{size}/{overlap}"
+            for config in configs:
+                result = evaluate_retrieval(service, questions, course, config)
+                result.mode = f"{config}@{size}/{overlap}"
                 results.append(result)
     return results

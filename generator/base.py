@@ -26,10 +26,6 @@ class GenerationParams:
     stop: tuple[str, ...] = field(default_factory=tuple)
 
 
-class GenerationCancelled(Exception):
-    """The caller asked to stop (the client went away)."""
-
-
 class Generator(Protocol):
     name: str
     context_window: int  # tokens of prompt + answer the model can hold

@@ -9,6 +9,8 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+from studyhall.core.errors import InvalidRequest, NotFound
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -36,11 +38,11 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
-class UnknownSession(LookupError):
+class UnknownSession(NotFound):
     pass
 
 
-class UnknownMessage(LookupError):
+class UnknownMessage(NotFound):
     pass
 
 
@@ -117,7 +119,8 @@ class ConversationStore:
 
     def add_feedback(self, message_id: int, rating: int, comment: str = "") -> int:
         if rating not in (-1, 1):
-            raise ValueError(f"rating must be 1 (thumbs up) or -1 (thumbs down), got {rating}")
+            raise InvalidRequest(
+                "rating", f"rating must be 1 (thumbs up) or -1 (thumbs down), got {rating}")
         with closing(self._connect()) as db, db:
             row = db.execute("SELECT role FROM messages WHERE id = ?", (message_id,)).fetchone()
             if row is None or row[0] != "assistant":

@@ -19,12 +19,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from studyhall.hashing import sha256_file
+from studyhall.core.errors import Unavailable
+from studyhall.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
 
-class ModelNotAvailable(Exception):
+class ModelNotAvailable(Unavailable):
     """A model's packages are missing, or its bytes are not the expected ones."""
 
 

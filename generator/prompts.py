@@ -11,9 +11,16 @@ gate and a one-word coverage check (``JUDGE``) decide, and the answer prompt onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar, get_args
+
 from generator.base import ChatMessage
 from generator.guard import neutralize
 from retriever.base import Hit
+from studyhall.core.settings import PromptStrategyName
+
+T = TypeVar("T")
 
 NOT_COVERED = "The course material does not cover this."
 
@@ -56,10 +63,6 @@ def draft_question_messages(course_title: str, passage: str) -> list[ChatMessage
             ChatMessage("user", f"Passage:\n{passage.strip()}")]
 
 
-def system_prompt(course_title: str) -> str:
-    return SYSTEM.format(course=course_title)
-
-
 def source_block(n: int, hit: Hit, text: str | None = None) -> str:
     """One numbered source, fenced so the model can tell material from instructions."""
     chunk = hit.chunk
@@ -87,17 +90,112 @@ JUDGE = (
 )
 
 
-def user_prompt(question: str, blocks: list[str], instruction: str = REMINDER) -> str:
-    sources = "\n\n".join(blocks)
-    return f"Sources:\n\n{sources}\n\nQuestion: {question}\n\n{instruction}"
+# --- the answer prompt's layouts ---------------------------------------------------
+# "default" is the measured best. The others were each measured against it on the whole
+# answer eval and not adopted (docs/experiments.md has their numbers); they stay as named
+# options, so `STUDYHALL_ANSWER__PROMPT=NAME studyhall eval answers` reruns any of them.
+
+# be-specific: rule 3 asks for the sources' own terms (it let near-domain questions be
+# answered from memory with one course term in them).
+SYSTEM_SOURCE_TERMS = SYSTEM.replace(
+    "3. Answer in two to five short sentences, in plain words, in your own words.",
+    "3. Answer in two to five short sentences. Use the terms, names, numbers and formulas "
+    "the sources use, and explain them in plain words where needed.",
+)
+# be-specific, be-specific-closing: the closing instruction asks for each thing and reason.
+REMINDER_SPECIFIC = REMINDER.replace(
+    "; when the question asks why or how, give the reasons the sources give, step by step.",
+    ". Be specific: when the question asks for several things, name each one; when it asks "
+    "why or how, give each reason or step the sources give.",
+)
+
+# one-shot-example: one worked exchange before every question, far from any course's
+# topic so that no course fact leaks in; fixed text after the system prompt, so it stays
+# in the KV cache with it.
+EXAMPLE_SOURCES = (
+    '<source n=1 title="Bread baking › Kneading and resting">\n'
+    "Kneading lines up the gluten proteins of wheat flour into long, elastic strands. "
+    "Straight after kneading the strands are tight, so the dough springs back when it is "
+    "shaped. A rest of 20 to 30 minutes lets the gluten relax, after which the dough can "
+    "be rolled or shaped without tearing.\n</source>",
+    '<source n=2 title="Bread baking › Fermentation">\n'
+    "While the dough rests, yeast feeds on the sugars in the flour and gives off carbon "
+    "dioxide. The gluten network traps the gas, which makes the dough rise and gives the "
+    "baked loaf its open crumb. Fermentation also makes acids that add flavour.\n</source>",
+    '<source n=3 title="Bread baking › The oven">\n'
+    "Most loaves bake at 200 to 230 °C. A hot oven makes the trapped gas expand fast in "
+    "the first minutes, which bakers call oven spring.\n</source>",
+)
+EXAMPLE_QUESTION = "Why do I have to leave my dough sitting around before it goes in the oven?"
+EXAMPLE_ANSWER = (
+    "Resting lets the gluten strands that kneading tightened relax, so the dough can be "
+    "shaped without tearing [1]. During the rest, yeast also ferments the sugars in the "
+    "flour into carbon dioxide [2]. The gluten traps this gas, which makes the dough rise "
+    "and gives the loaf an open crumb [2]. The fermentation adds flavour as well, through "
+    "the acids it makes [2]."
+)
 
 
-def answer_messages(course_title: str, question: str, blocks: list[str],
-                    instruction: str = REMINDER) -> list[ChatMessage]:
-    return [
-        ChatMessage("system", system_prompt(course_title)),
-        ChatMessage("user", user_prompt(question, blocks, instruction)),
-    ]
+@dataclass(frozen=True)
+class PromptStrategy:
+    """How the answer prompt is laid out: which system prompt and closing instruction,
+    whether a worked example comes first, where the best source and the question go."""
+
+    name: str
+    system: str = SYSTEM
+    reminder: str = REMINDER  # the instruction after the question
+    example: bool = False  # one worked exchange before the question
+    best_last: bool = False  # sources in reverse order: the best one next to the question
+    question_first: bool = False  # the question before the sources as well as after
+
+    def system_prompt(self, course_title: str) -> str:
+        return self.system.format(course=course_title)
+
+    def user_prompt(self, question: str, blocks: list[str], instruction: str | None = None) -> str:
+        sources = "\n\n".join(blocks)
+        asked = f"Question: {question}\n\n"
+        closing = self.reminder if instruction is None else instruction
+        body = f"Sources:\n\n{sources}\n\n{asked}{closing}"
+        return asked + body if self.question_first else body
+
+    def messages(self, course_title: str, question: str, blocks: list[str],
+                 instruction: str | None = None) -> list[ChatMessage]:
+        """The answer prompt; ``instruction`` replaces the closing one (the coverage check
+        asks :data:`JUDGE` over the very same sources, so they are evaluated once)."""
+        return [
+            ChatMessage("system", self.system_prompt(course_title)),
+            *self.example_messages(),
+            ChatMessage("user", self.user_prompt(question, blocks, instruction)),
+        ]
+
+    def example_messages(self) -> list[ChatMessage]:
+        if not self.example:
+            return []
+        return [ChatMessage("user", self.user_prompt(EXAMPLE_QUESTION, list(EXAMPLE_SOURCES))),
+                ChatMessage("assistant", EXAMPLE_ANSWER)]
+
+    def overhead(self, count: Callable[[str], int], course_title: str, question: str) -> int:
+        """Tokens of the prompt besides the sources (chat markup aside)."""
+        return (count(self.system_prompt(course_title))
+                + count(question) * (2 if self.question_first else 1)
+                + sum(count(m.content) for m in self.example_messages())
+                + count(self.reminder))
+
+    def order(self, passages: list[T]) -> list[T]:
+        """The passages in the order they are numbered and shown (they come best first)."""
+        return passages[::-1] if self.best_last else passages
+
+
+STRATEGIES: dict[str, PromptStrategy] = {s.name: s for s in (
+    PromptStrategy("default"),
+    PromptStrategy("be-specific", system=SYSTEM_SOURCE_TERMS, reminder=REMINDER_SPECIFIC),
+    PromptStrategy("be-specific-closing", reminder=REMINDER_SPECIFIC),
+    PromptStrategy("one-shot-example", example=True),
+    PromptStrategy("best-passage-last", best_last=True),
+    PromptStrategy("question-before-sources", question_first=True),
+)}
+assert set(STRATEGIES) == set(get_args(PromptStrategyName)), "settings and prompts disagree"
+DEFAULT = STRATEGIES["default"]
 
 
 def rewrite_messages(turns: list[tuple[str, str]], question: str) -> list[ChatMessage]:

@@ -27,26 +27,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.store import MANIFEST, Manifest, fsync_dir, read_manifest
+from studyhall.core.errors import Conflict, NotFound, UsageError
 
 COURSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CURRENT = "CURRENT"
 
 
-class UnknownCourse(LookupError):
+class UnknownCourse(NotFound):
     def __init__(self, course_id: str, known: list[str]) -> None:
         self.course_id = course_id
         self.known = known
         listing = ", ".join(known) if known else "none yet (run `studyhall ingest`)"
         super().__init__(f"unknown course {course_id!r}; known courses: {listing}")
 
+    def extra(self) -> dict[str, object]:
+        return {"known_courses": self.known}
 
-class CourseBusy(RuntimeError):
+
+class CourseBusy(Conflict):
     """Another process is ingesting into the same course."""
 
 
 def validate_course_id(course_id: str) -> str:
     if not COURSE_ID.match(course_id):
-        raise ValueError(
+        raise UsageError(
             f"course id must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with "
             f"a letter or digit; got {course_id!r}"
         )

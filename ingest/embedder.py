@@ -19,10 +19,12 @@ from typing import Protocol
 
 import numpy as np
 
+from studyhall.core.errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 
-class EmbedderNotFound(Exception):
+class EmbedderNotFound(Unavailable):
     """The configured embedder is neither a packaged model nor a local directory."""
 
 
@@ -109,6 +111,12 @@ class SentenceTransformerEmbedder:
                 self._model = SentenceTransformer(str(self.model_dir), device=self.device)
                 self._model.max_seq_length = self.max_tokens
         return self
+
+    @property
+    def model(self):
+        """The loaded ``SentenceTransformer`` itself (the bench times its bare ``encode``
+        against ingestion)."""
+        return self.load()._model
 
     @property
     def dimension(self) -> int:

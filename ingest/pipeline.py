@@ -35,8 +35,9 @@ from ingest.store import (
     check_compatible,
     write_version,
 )
-from studyhall.hashing import sha256_file
-from studyhall.settings import IngestSettings
+from studyhall.core.errors import StudyhallError
+from studyhall.core.hashing import sha256_file
+from studyhall.core.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ COURSE_FILE = "course.yaml"
 EMBED_BATCH = 256  # chunks per progress-bar step
 
 
-class IngestError(Exception):
+class IngestError(StudyhallError):
     """Nothing could be ingested, or the input is not something to ingest."""
 
 

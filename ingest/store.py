@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from ingest.documents import Anchor, Chunk
 from ingest.lexical import Bm25Index
 from ingest.vectors import build_index, index_kind, load_index, save_index
+from studyhall.core.errors import Conflict
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -54,23 +55,8 @@ class Manifest(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     files: dict[str, FileEntry]
 
-    def summary(self) -> dict:
-        """The public description of a course (``studyhall courses``, ``GET /v1/courses``)."""
-        return {
-            "id": self.course_id,
-            "title": self.title,
-            "description": self.description,
-            "licence": self.licence,
-            "files": len(self.files),
-            "chunks": self.chunk_count,
-            "embedder": self.embedder,
-            "dimension": self.dimension,
-            "index_kind": self.index_kind,
-            "updated_at": self.created_at,
-        }
 
-
-class IndexMismatch(Exception):
+class IndexMismatch(Conflict):
     """The stored index was built with a different embedder or dimension."""
 
 
@@ -212,7 +198,7 @@ class CourseIndex:
         dense = load_index(directory / "dense.faiss")
         bm25 = Bm25Index.load(directory / "bm25", len(chunks))
         if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest.chunk_count):
-            raise ValueError(
+            raise IndexMismatch(
                 f"index version {directory.name} of {manifest.course_id!r} is inconsistent: "
                 f"{len(chunks)} chunks, {vectors.shape[0]} vectors, {dense.ntotal} in FAISS"
             )

@@ -58,22 +58,3 @@ def ranked(scored: list[tuple[float, int]], k: int) -> list[tuple[float, int]]:
     """Best first; equal scores fall back to row order, so ties rank the same every run."""
     return sorted(scored, key=lambda item: (-item[0], item[1]))[:k]
 
-
-def hit_to_dict(hit: Hit) -> dict:
-    """The JSON shape of a hit, shared by the CLI's --json and the HTTP API."""
-    chunk = hit.chunk
-    return {
-        "rank": hit.rank,
-        "score": round(hit.score, 6),
-        "dense_score": None if hit.dense_score is None else round(hit.dense_score, 6),
-        "bm25_score": None if hit.bm25_score is None else round(hit.bm25_score, 6),
-        "chunk_id": chunk.id,
-        "course": chunk.course,
-        "source": chunk.source,
-        "lesson": chunk.lesson,
-        "title": chunk.title,
-        "heading_path": list(chunk.heading_path),
-        "anchor": {"kind": chunk.anchor.kind, "ref": chunk.anchor.ref, "label": chunk.anchor.label},
-        "location": chunk.location,
-        "text": chunk.text,
-    }

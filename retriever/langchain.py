@@ -15,7 +15,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from retriever.base import hit_to_dict
+from retriever.base import Hit
 
 
 class StudyhallRetriever(BaseRetriever):
@@ -34,12 +34,21 @@ class StudyhallRetriever(BaseRetriever):
             query, self.course, k=self.k, mode=self.mode, mmr=self.mmr,
             documents=self.documents, lessons=self.lessons,
         )
-        documents = []
-        for hit in hits:
-            metadata = hit_to_dict(hit)
-            text = metadata.pop("text")
-            documents.append(Document(page_content=text, metadata=metadata, id=hit.chunk.id))
-        return documents
+        return [Document(page_content=hit.chunk.text, metadata=citation(hit), id=hit.chunk.id)
+                for hit in hits]
+
+
+def citation(hit: Hit) -> dict[str, Any]:
+    """Where a hit sits, for a LangChain user to cite: its file, lesson, heading path,
+    anchor and ``location`` (``source#fragment``), with its rank and score."""
+    chunk = hit.chunk
+    return {
+        "chunk_id": chunk.id, "course": chunk.course, "source": chunk.source,
+        "lesson": chunk.lesson, "title": chunk.title, "heading_path": list(chunk.heading_path),
+        "anchor": {"kind": chunk.anchor.kind, "ref": chunk.anchor.ref,
+                   "label": chunk.anchor.label},
+        "location": chunk.location, "rank": hit.rank, "score": hit.score,
+    }
 
 
 def search_tool(service: Any, course: str, default_k: int = 5):
@@ -53,7 +62,8 @@ def search_tool(service: Any, course: str, default_k: int = 5):
         k: int = Field(default_k, ge=1, le=20, description="How many passages to return.")
 
     def search_course(query: str, k: int = default_k) -> tuple[str, list[dict]]:
-        hits = [hit_to_dict(hit) for hit in service.search(query, course, k=k)]
+        hits = [{**citation(hit), "text": hit.chunk.text}
+                for hit in service.search(query, course, k=k)]
         text = "\n\n".join(f"[{n}] {h['title']} ({h['location']})\n{h['text']}"
                            for n, h in enumerate(hits, start=1))
         return text or "No passages found.", hits

@@ -11,8 +11,9 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import get_args
 
-from ingest.catalog import Catalog, UnknownCourse
+from ingest.catalog import Catalog
 from ingest.embedder import Embedder, SentenceTransformerEmbedder
 from ingest.store import CourseIndex, IndexMismatch, Manifest
 from retriever.base import Filters, Hit
@@ -20,23 +21,34 @@ from retriever.bm25 import Bm25Retriever
 from retriever.dense import DenseRetriever, QueryEncoder
 from retriever.hybrid import HybridRetriever
 from retriever.mmr import mmr as mmr_rerank
-from studyhall.settings import Settings
+from studyhall.core.errors import InvalidRequest, QueryTooLong
+from studyhall.core.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
 
-MODES = ("hybrid", "dense", "bm25")
+MODES: tuple[str, ...] = get_args(RetrievalMode)
+# What an eval compares: each mode, alone or re-ranked by MMR ("hybrid+mmr").
+CONFIGS: tuple[str, ...] = (*MODES, *(f"{mode}+mmr" for mode in MODES))
 
 
-class InvalidRequest(ValueError):
-    """A request parameter is out of range; the message names it and the range."""
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """A retrieval mode with or without MMR, written ``MODE`` or ``MODE+mmr``."""
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
+    mode: str
+    mmr: bool = False
 
+    @classmethod
+    def parse(cls, spec: str) -> RetrievalConfig:
+        mode, _, extra = spec.strip().partition("+")
+        if mode not in MODES or extra not in ("", "mmr"):
+            raise InvalidRequest(
+                "configs", f"a configuration is MODE or MODE+mmr with MODE one of "
+                f"{', '.join(MODES)}; got {spec!r}")
+        return cls(mode, extra == "mmr")
 
-class QueryTooLong(InvalidRequest):
-    pass
+    def __str__(self) -> str:
+        return self.mode + ("+mmr" if self.mmr else "")
 
 
 @dataclass(frozen=True)
@@ -198,4 +210,4 @@ class SearchService:
         ]
 
 
-__all__ = ["InvalidRequest", "QueryTooLong", "SearchService", "UnknownCourse", "MODES"]
+__all__ = ["CONFIGS", "MODES", "RetrievalConfig", "SearchService", "SearchRequest"]

@@ -1,8 +1,10 @@
 """studyhall: an offline course assistant.
 
-The command line lives in :mod:`studyhall.cli`, the settings in :mod:`studyhall.settings`.
-The work is done by the top-level packages: ``ingest`` (files to a published index),
-``retriever`` (an index to ranked hits), ``api`` (HTTP) and ``eval`` (measuring it all).
+The top-level packages are the layers (``pyproject.toml``'s import contracts say which
+may import which). This package holds both ends of them: :mod:`studyhall.cli` (the
+command line, at the top), :mod:`studyhall.services` (the composition root the command
+line, the HTTP app and the MCP server share) and :mod:`studyhall.core` (settings,
+errors, the model queue, jobs: the bottom, which every layer may use).
 """
 
 __version__ = "0.1.0"

@@ -23,7 +23,7 @@ import pytest
 from generator.base import ChatMessage, GenerationParams
 from ingest.catalog import Catalog
 from ingest.pipeline import Ingestor
-from studyhall.settings import IngestSettings, Settings
+from studyhall.core.settings import IngestSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_COURSE = ROOT / "corpus" / "genai-basics"

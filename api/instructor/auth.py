@@ -22,9 +22,10 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.deps import SettingsDep
 from api.lti import LtiSession, LtiSessionDep
 
 _bearer = HTTPBearer(
@@ -57,10 +58,10 @@ class Caller:
                 403, f"this LTI session is for course {session.course!r}, not {course!r}")
 
 
-def caller(request: Request, session: LtiSessionDep,
+def caller(settings: SettingsDep, session: LtiSessionDep,
            bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """The request's credentials, checked: 401 if there are none, or a token is wrong."""
-    admin_token: str | None = request.app.state.settings.server.admin_token
+    admin_token: str | None = settings.server.admin_token
     if bearer is not None:
         if admin_token is None:
             raise HTTPException(

@@ -39,6 +39,7 @@ from api.lti import claims as c
 from api.lti.keys import PlatformKeys
 from api.lti.logins import Login, LoginError, LoginStore
 from api.lti.platforms import Platform, PlatformRegistry
+from studyhall.core.errors import StudyhallError
 
 LEEWAY_S = 60
 STATE_COOKIE = "lti1p3-state-"  # + the state: one cookie per login, so parallel launches
@@ -51,8 +52,10 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-class LaunchRejected(Exception):
+class LaunchRejected(StudyhallError):
     """The launch failed a check; the message is a short reason, safe to show and log."""
+
+    kind = "unauthorized"
 
 
 @dataclass(frozen=True)

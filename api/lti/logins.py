@@ -14,6 +14,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from studyhall.core.errors import StudyhallError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lti_logins (
     state TEXT PRIMARY KEY,
@@ -27,8 +29,10 @@ CREATE TABLE IF NOT EXISTS lti_logins (
 """
 
 
-class LoginError(Exception):
+class LoginError(StudyhallError):
     """The state or nonce is unknown, used or expired; the message says which."""
+
+    kind = "unauthorized"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from api.lti import claims as c
 from api.lti.launch import STATE_COOKIE, LaunchRejected
 from api.lti.service import LtiService
 from api.lti.sessions import InvalidSession, LtiSession
+from api.schemas import Jwks, Message
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,19 @@ def lti_session(request: Request) -> LtiSession | None:
 LtiSessionDep = Annotated[LtiSession | None, Depends(lti_session)]
 
 
-@router.get("/jwks")
-def jwks(service: LtiServiceDep) -> dict:
+@router.get("/jwks", response_model=Jwks)
+def jwks(service: LtiServiceDep) -> Jwks:
     """The tool's public keys, for platforms verifying its deep linking responses."""
-    return service.tool_key.jwks()
+    return Jwks(**service.tool_key.jwks())
 
 
-@router.api_route("/login", methods=["GET", "POST"])
+_LOGIN = {"status_code": 302, "response_class": RedirectResponse, "responses": {
+    302: {"description": "To the platform's OIDC authorisation endpoint."},
+    400: {"model": Message, "description": "Not a login this tool knows."}}}
+
+
+@router.get("/login", **_LOGIN)
+@router.post("/login", **_LOGIN)
 async def login(request: Request, service: LtiServiceDep) -> Response:
     """OIDC login initiation: remember a state and nonce, send the browser to the platform."""
     params = dict(request.query_params)
@@ -90,7 +97,10 @@ def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> 
     return response
 
 
-@router.post("/launch")
+@router.post("/launch", response_class=HTMLResponse, responses={
+    200: {"description": "A deep linking request: a page that posts the signed reply back."},
+    303: {"description": "A resource link: to the chat or the instructor page."},
+    401: {"model": Message, "description": "The launch failed a check; the reason."}})
 def launch(request: Request, service: LtiServiceDep, id_token: Annotated[str, Form()] = "",
            state: Annotated[str, Form()] = "") -> Response:
     """The platform's form post with the id_token: validate, then open the course."""

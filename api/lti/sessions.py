@@ -16,6 +16,7 @@ import jwt
 
 from api.lti.claims import Role
 from api.lti.keys import read_or_create_private_file
+from studyhall.core.errors import StudyhallError
 
 _AUDIENCE = "studyhall:lti-session"
 
@@ -30,8 +31,10 @@ class LtiSession:
     expires_at: int
 
 
-class InvalidSession(Exception):
-    pass
+class InvalidSession(StudyhallError):
+    """A session token that is forged, or has expired."""
+
+    kind = "unauthorized"
 
 
 class SessionSigner:

@@ -1,15 +1,17 @@
+"""Grounded answers over HTTP (JSON or server-sent events), and feedback on them."""
+
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AnswerServiceDep
+from api.deps import AnswerServiceDep, SettingsDep
+from api.schemas import AnswerOut, FeedbackCreated
 from api.streaming import sse, turn_events
-from generator.conversations import UnknownMessage
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["answers"])
@@ -28,20 +30,23 @@ class FeedbackBody(BaseModel):
     comment: str = Field("", max_length=4000)
 
 
-@router.post("/ask")
-async def ask(body: AskBody, service: AnswerServiceDep, request: Request):
+@router.post("/ask", response_model=AnswerOut, responses={200: {
+    "content": {"text/event-stream": {}},
+    "description": "The answer; with `stream: true`, server-sent events `token` ({text}), "
+                   "then `done` (the answer) or `error` ({detail})."}})
+async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, request: Request):
     """A grounded answer with numbered citations, or a refusal when the course does not
     cover the question. With ``stream: true``: SSE events ``token`` ({"text"}) as the
     answer is generated, then ``done`` (the whole answer) or ``error``."""
     # Bad input is a 4xx and a full queue a 503 here, before any 200 is sent.
-    limit = request.app.state.settings.embed.max_session_messages
+    limit = settings.embed.max_session_messages
     if (body.session_id and service.store is not None
             and service.store.questions_asked(body.session_id) >= limit):
         raise HTTPException(429, f"this conversation has reached its limit of {limit} "
                                  "questions; start a new conversation")
     turn = service.prepare(body.question, body.course, session_id=body.session_id)
     if not body.stream:
-        return (await run_in_threadpool(turn.run)).to_dict()
+        return AnswerOut.from_answer(await run_in_threadpool(turn.run))
 
     async def events():
         try:
@@ -49,7 +54,7 @@ async def ask(body: AskBody, service: AnswerServiceDep, request: Request):
                 if kind == "token":
                     yield sse("token", {"text": payload})
                 else:
-                    yield sse("done", payload.to_dict())
+                    yield sse("done", AnswerOut.from_answer(payload).model_dump(mode="json"))
         except Exception as exc:  # the stream has started: report in-band
             log.exception("answer stream failed")
             yield sse("error", {"detail": str(exc)})
@@ -58,18 +63,10 @@ async def ask(body: AskBody, service: AnswerServiceDep, request: Request):
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.post("/feedback", status_code=201)
-def feedback(body: FeedbackBody, service: AnswerServiceDep):
+@router.post("/feedback", status_code=201, response_model=FeedbackCreated)
+def feedback(body: FeedbackBody, service: AnswerServiceDep) -> FeedbackCreated:
     """Thumbs up or down on an answer."""
     if service.store is None:
         raise HTTPException(503, "feedback storage is not configured")
-    try:
-        feedback_id = service.store.add_feedback(body.message_id, body.rating, body.comment)
-    except UnknownMessage as exc:
-        raise HTTPException(404, str(exc)) from None
-    except ValueError as exc:
-        return JSONResponse(
-            {"detail": [{"loc": ["body", "rating"], "msg": str(exc), "type": "value_error"}]},
-            status_code=422,
-        )
-    return {"id": feedback_id}
+    return FeedbackCreated(id=service.store.add_feedback(body.message_id, body.rating,
+                                                         body.comment))

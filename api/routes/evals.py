@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import EvalJobsDep
 from api.instructor import CallerDep
+from api.schemas import EvalJobList, EvalJobOut
+from retriever.service import CONFIGS
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 
@@ -17,47 +19,46 @@ MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8
          "json": "application/json"}
 
 
-Config = Literal["bm25", "dense", "hybrid", "bm25+mmr", "dense+mmr", "hybrid+mmr"]
-
-
 class EvalBody(BaseModel):
     course: str = Field(description="Course id, see GET /v1/courses.")
     kind: Literal["retrieval", "answers"] = Field(
         description="retrieval: seconds, no model; answers: every question through the model.")
     limit: int | None = Field(None, ge=1, le=10000, description="Only the first N questions.")
-    configs: list[Config] | None = Field(
+    configs: list[Literal[CONFIGS]] | None = Field(  # type: ignore[valid-type]
         None, min_length=1, description="Retrieval configurations to compare.")
 
 
-@router.post("", status_code=202)
-def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> dict:
+@router.post("", status_code=202, response_model=EvalJobOut)
+def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
     """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``. Needs an
     LTI instructor session of the course or the admin token."""
     caller.require_instructor(body.course)
-    return jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs)
+    return EvalJobOut.from_job(
+        jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs))
 
 
-@router.get("")
-def list_evals(jobs: EvalJobsDep, caller: CallerDep, course: str | None = None) -> dict:
+@router.get("", response_model=EvalJobList)
+def list_evals(jobs: EvalJobsDep, caller: CallerDep, course: str | None = None) -> EvalJobList:
     """The eval jobs of a course, newest first. An instructor sees their course's (the
     course parameter may be left out); the admin token sees every course's."""
     if course is None and not caller.admin:
         course = caller.session.course
     if course is not None:
         caller.require_instructor(course)
-    return {"jobs": jobs.list(course)}
+    return EvalJobList(jobs=[EvalJobOut.from_job(job) for job in jobs.list(course)])
 
 
-@router.get("/{job_id}")
-def get_eval(job_id: str, jobs: EvalJobsDep, caller: CallerDep) -> dict:
+@router.get("/{job_id}", response_model=EvalJobOut)
+def get_eval(job_id: str, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
     """Status (queued, running, done, failed, interrupted), progress, headline numbers and,
     when done, the report's URLs. For the course's instructors and the admin."""
     job = jobs.get(job_id)
     caller.require_instructor(job["course"])
-    return job
+    return EvalJobOut.from_job(job)
 
 
-@router.get("/{job_id}/report.{kind}")
+@router.get("/{job_id}/report.{kind}", response_class=FileResponse, responses={200: {
+    "content": {media: {} for media in MEDIA.values()}}})
 def get_report(job_id: str, kind: Literal["html", "md", "json"], jobs: EvalJobsDep,
                caller: CallerDep):
     """The report (it lists questions and the answers given): for the course's

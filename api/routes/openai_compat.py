@@ -20,8 +20,16 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnswerServiceDep, SearchServiceDep
+from api.schemas import (
+    AssistantMessage,
+    ChatCompletion,
+    Choice,
+    ModelCard,
+    ModelList,
+    StudyhallExtra,
+)
 from api.streaming import turn_events
-from retriever.service import InvalidRequest
+from studyhall.core.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 PREFIX = "studyhall/"
@@ -47,16 +55,10 @@ class ChatCompletionBody(BaseModel):
     user: str | None = None
 
 
-@router.get("/models")
-def models(search: SearchServiceDep) -> dict:
+@router.get("/models", response_model=ModelList)
+def models(search: SearchServiceDep) -> ModelList:
     """Each course is a model: ``studyhall/<course id>``."""
-    return {
-        "object": "list",
-        "data": [
-            {"id": PREFIX + m.course_id, "object": "model", "created": 0, "owned_by": "studyhall"}
-            for m in search.courses()
-        ],
-    }
+    return ModelList(data=[ModelCard(id=PREFIX + m.course_id) for m in search.courses()])
 
 
 def _parse(body: ChatCompletionBody) -> tuple[str, str, list[tuple[str, str]]]:
@@ -68,15 +70,10 @@ def _parse(body: ChatCompletionBody) -> tuple[str, str, list[tuple[str, str]]]:
     return body.model[len(PREFIX):], turns[-1][1], turns[:-1]
 
 
-def _extra(answer) -> dict:
-    extra = {"citations": answer.citation_dicts(), "refused": answer.refused,
-             "suggestions": answer.suggestions, "session_id": None}
-    if answer.demo is not None:
-        extra["demo"] = answer.demo  # a demo run: metrics, explanation, figure URLs
-    return extra
-
-
-@router.post("/chat/completions")
+@router.post("/chat/completions", response_model=ChatCompletion, responses={200: {
+    "content": {"text/event-stream": {}},
+    "description": "The completion; with `stream: true`, `chat.completion.chunk` events "
+                   "then `[DONE]`, the sources on the last chunk."}})
 async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
                            request: Request):
     course, question, history = _parse(body)
@@ -85,21 +82,19 @@ async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
 
     if not body.stream:
         answer = await run_in_threadpool(turn.run)
-        return {
-            "id": completion_id, "object": "chat.completion", "created": created,
-            "model": body.model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": answer.text}}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "studyhall": _extra(answer),
-        }
+        return ChatCompletion(
+            id=completion_id, created=created, model=body.model,
+            choices=[Choice(message=AssistantMessage(content=answer.text))],
+            studyhall=StudyhallExtra.from_answer(answer),
+        )
 
-    def chunk(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+    def chunk(delta: dict, finish: str | None = None,
+              extra: StudyhallExtra | None = None) -> str:
         data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                 "model": body.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         if extra is not None:
-            data["studyhall"] = extra
+            data["studyhall"] = extra.model_dump(mode="json")
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     async def events():
@@ -108,7 +103,7 @@ async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
             if kind == "token":
                 yield chunk({"content": payload})
             else:
-                yield chunk({}, "stop", _extra(payload))
+                yield chunk({}, "stop", StudyhallExtra.from_answer(payload))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream",

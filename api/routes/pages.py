@@ -12,8 +12,10 @@ import logging
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
+
+from api.deps import SettingsDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"])
@@ -55,15 +57,10 @@ def frame_ancestors(course_origins: dict[str, list[str]], course: str | None) ->
     return "frame-ancestors " + " ".join(sources)
 
 
-def _course_origins(request: Request) -> dict[str, list[str]]:
-    embed = getattr(request.app.state.settings, "embed", None)
-    return getattr(embed, "origins", None) or {}
-
-
 @router.get("/", include_in_schema=False)
-def chat_page(request: Request, course: str | None = None) -> FileResponse:
+def chat_page(settings: SettingsDep, course: str | None = None) -> FileResponse:
     """The chat page; ``?course=ID`` preselects a course, ``&embed=1`` hides the picker."""
-    policy = f"{PAGE_POLICY}; {frame_ancestors(_course_origins(request), course)}"
+    policy = f"{PAGE_POLICY}; {frame_ancestors(settings.embed.origins, course)}"
     return FileResponse(
         STATIC_DIR / "index.html", media_type="text/html",
         headers={**_NO_CACHE, "Content-Security-Policy": policy,
@@ -72,10 +69,10 @@ def chat_page(request: Request, course: str | None = None) -> FileResponse:
 
 
 @router.get("/instructor", include_in_schema=False)
-def instructor_page(request: Request, course: str | None = None) -> FileResponse:
+def instructor_page(settings: SettingsDep, course: str | None = None) -> FileResponse:
     """The instructor page (add files, run evals), where an instructor's LTI launch lands:
     ``?course=ID&lti=TOKEN``. The page only calls the API, which checks the session."""
-    policy = f"{PAGE_POLICY}; {frame_ancestors(_course_origins(request), course)}"
+    policy = f"{PAGE_POLICY}; {frame_ancestors(settings.embed.origins, course)}"
     return FileResponse(
         STATIC_DIR / "instructor.html", media_type="text/html",
         # no-referrer: the address holds the session token

@@ -1,13 +1,15 @@
+"""Ranked passages of a course for a question."""
+
 from __future__ import annotations
 
 import time
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import SearchServiceDep
-from retriever.base import hit_to_dict
+from api.schemas import HitOut, SearchResponse
+from studyhall.core.settings import RetrievalMode
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -16,7 +18,7 @@ class SearchBody(BaseModel):
     query: str = Field(description="The question, in plain words.")
     course: str = Field(description="Course id, see GET /v1/courses.")
     k: int | None = Field(None, description="Passages to return (1 … the server's max_k).")
-    mode: Literal["hybrid", "dense", "bm25"] | None = Field(
+    mode: RetrievalMode | None = Field(
         None, description="Retrieval mode; the server's default when omitted."
     )
     mmr: bool = Field(False, description="Re-rank for diversity (maximal marginal relevance).")
@@ -24,20 +26,16 @@ class SearchBody(BaseModel):
     lessons: list[str] = Field(default_factory=list, description="Only these lessons.")
 
 
-@router.post("/search")
-def search(body: SearchBody, service: SearchServiceDep) -> dict:
+@router.post("/search", response_model=SearchResponse)
+def search(body: SearchBody, service: SearchServiceDep) -> SearchResponse:
     """Passages of a course ranked for a question, each with its citation anchor."""
     started = time.perf_counter()
     request = service.validate(
         body.query, body.course, body.k, body.mode, body.mmr, body.documents, body.lessons
     )
     hits = service.run(request)
-    return {
-        "course": request.course,
-        "query": request.query,
-        "mode": request.mode,
-        "mmr": request.mmr,
-        "k": request.k,
-        "hits": [hit_to_dict(hit) for hit in hits],
-        "took_ms": round((time.perf_counter() - started) * 1000, 2),
-    }
+    return SearchResponse(
+        course=request.course, query=request.query, mode=request.mode, mmr=request.mmr,
+        k=request.k, hits=[HitOut.from_hit(hit) for hit in hits],
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+    )

@@ -12,24 +12,24 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DemoRunnerDep
-from demos.chat import figure_url
+from api.schemas import DemoRunOut, ToolList, ToolOut
 
 router = APIRouter(prefix="/v1/tools", tags=["tools"])
 
 
-@router.get("")
-def list_tools(runner: DemoRunnerDep) -> dict:
+@router.get("", response_model=ToolList)
+def list_tools(runner: DemoRunnerDep) -> ToolList:
     """Every demo: name, description, the lesson it illustrates, parameters as JSON Schema."""
-    return {"tools": [
-        {"name": t.name, "description": t.description, "lesson": t.lesson,
-         "parameters": t.schema(), "timeout_s": runner.timeout_s}
+    return ToolList(tools=[
+        ToolOut(name=t.name, description=t.description, lesson=t.lesson,
+                parameters=t.schema(), timeout_s=runner.timeout_s)
         for t in runner.tools.values()
-    ]}
+    ])
 
 
-@router.post("/{name}")
+@router.post("/{name}", response_model=DemoRunOut)
 async def run_tool(name: str, runner: DemoRunnerDep, request: Request,
-                   params: Annotated[dict[str, Any] | None, Body()] = None) -> dict:
+                   params: Annotated[dict[str, Any] | None, Body()] = None) -> DemoRunOut:
     """Run a demo (or return the kept run for the same parameters): metrics, explanation,
     lesson and figure URLs. A client that disconnects cancels the run."""
     runner.tool(name).parse(params)  # 404 / 422 before any work
@@ -40,18 +40,19 @@ async def run_tool(name: str, runner: DemoRunnerDep, request: Request,
         await asyncio.wait({task}, timeout=0.25)
         if not task.done() and await request.is_disconnected():
             stop.set()
-    return task.result().to_dict(figure_url)
+    return DemoRunOut.from_run(task.result())
 
 
-@router.get("/runs/{run_id}")
-def get_run(run_id: str, runner: DemoRunnerDep) -> dict:
+@router.get("/runs/{run_id}", response_model=DemoRunOut)
+def get_run(run_id: str, runner: DemoRunnerDep) -> DemoRunOut:
     run = runner.load(run_id)
     if run is None:
         raise HTTPException(404, f"no kept run {run_id!r}")
-    return run.to_dict(figure_url)
+    return DemoRunOut.from_run(run)
 
 
-@router.get("/runs/{run_id}/figures/{name}.png")
+@router.get("/runs/{run_id}/figures/{name}.png", response_class=FileResponse,
+            responses={200: {"content": {"image/png": {}}}})
 def get_figure(run_id: str, name: str, runner: DemoRunnerDep) -> FileResponse:
     path = runner.figure_path(run_id, name)
     if path is None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.base import Generator
-from generator.models import resolve_model
-from studyhall.settings import GeneratorSettings
+from generator.models import ModelNotAvailable, resolve_model
+from studyhall.core.settings import GeneratorSettings
 
 
 def build_generator(settings: GeneratorSettings, models_dir: Path) -> Generator:
@@ -41,9 +41,9 @@ def build_generator(settings: GeneratorSettings, models_dir: Path) -> Generator:
         from generator.backends.openai import OpenAIGenerator
 
         if not settings.base_url:
-            raise ValueError("the openai backend needs STUDYHALL_GENERATOR__BASE_URL")
+            raise ModelNotAvailable("the openai backend needs STUDYHALL_GENERATOR__BASE_URL")
         return OpenAIGenerator(
             settings.base_url, settings.model, api_key=settings.api_key,
             context_window=settings.context_window,
         )
-    raise ValueError(f"unknown generator backend {settings.backend!r}")
+    raise ModelNotAvailable(f"unknown generator backend {settings.backend!r}")

@@ -47,6 +47,13 @@ class LlamaCppGenerator:
                 n_threads=self.n_threads, n_batch=512, seed=self.seed, verbose=False,
             )
 
+    @property
+    def llama(self):
+        """The loaded ``llama_cpp.Llama`` itself (the bench compares studyhall's stream with
+        the library's own call on the same instance)."""
+        self.load()
+        return self._llm
+
     def count_tokens(self, text: str) -> int:
         self.load()
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))

@@ -1,20 +1,22 @@
-"""The loader interface and the suffix registry."""
+"""The loader interface, and what the loaders share."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Protocol
 
 from ingest.documents import LoadedDocument
+from studyhall.core.errors import StudyhallError
 
 
-class LoadError(Exception):
+class LoadError(StudyhallError):
     """A file could not be read; the message says why."""
 
 
 class UnsupportedFormat(LoadError):
     """No loader handles this file's suffix."""
+
+    kind = "unsupported"
 
 
 class Loader(Protocol):
@@ -22,39 +24,6 @@ class Loader(Protocol):
     suffixes: tuple[str, ...]
 
     def load(self, path: Path) -> LoadedDocument: ...
-
-
-@cache
-def _registry() -> dict[str, Loader]:
-    # Imported here so that importing the package does not import every parser.
-    from ingest.loaders.html import HtmlLoader
-    from ingest.loaders.markdown import MarkdownLoader
-    from ingest.loaders.notebook import NotebookLoader
-    from ingest.loaders.pdf import PdfLoader
-    from ingest.loaders.pptx import PptxLoader
-    from ingest.loaders.subtitles import SubtitleLoader
-    from ingest.loaders.text import TextLoader
-
-    loaders: list[Loader] = [
-        MarkdownLoader(), TextLoader(), HtmlLoader(), NotebookLoader(),
-        PdfLoader(), PptxLoader(), SubtitleLoader(),
-    ]
-    return {suffix: loader for loader in loaders for suffix in loader.suffixes}
-
-
-def supported_suffixes() -> tuple[str, ...]:
-    return tuple(sorted(_registry()))
-
-
-def loader_for(path: Path) -> Loader:
-    suffix = path.suffix.lower()
-    try:
-        return _registry()[suffix]
-    except KeyError:
-        raise UnsupportedFormat(
-            f"unsupported file type {suffix or '(no suffix)'!r}; "
-            f"supported: {', '.join(supported_suffixes())}"
-        ) from None
 
 
 def read_text(path: Path) -> str:

@@ -15,7 +15,7 @@ from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from generator.prompts import NOT_COVERED
 from retriever.service import SearchService
-from studyhall.settings import AnswerSettings, ServerSettings
+from studyhall.core.settings import AnswerSettings, ServerSettings
 from tests.conftest import ScriptedGenerator, serving
 from tests.demos.test_registry import PERCEPTRON
 

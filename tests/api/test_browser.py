@@ -36,7 +36,7 @@ from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from generator.prompts import NOT_COVERED
 from retriever.service import SearchService
-from studyhall.settings import AnswerSettings, EmbedSettings, ServerSettings
+from studyhall.core.settings import AnswerSettings, EmbedSettings, ServerSettings
 from tests.api.lti.conftest import (
     CLIENT_ID,
     CONTEXT,

@@ -4,7 +4,6 @@ mounted in the API, and over stdio from `studyhall mcp`."""
 import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import anyio
 import pytest
@@ -17,7 +16,8 @@ from demos.registry import DemoRunner
 from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from retriever.service import SearchService
-from studyhall.settings import AnswerSettings, ServerSettings
+from studyhall.core.settings import AnswerSettings, ServerSettings
+from studyhall.services import build_services
 from tests.conftest import ScriptedGenerator, serving
 from tests.demos.test_registry import PERCEPTRON
 
@@ -31,7 +31,7 @@ def state(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
     answers = AnswerService(settings, search, ScriptedGenerator(lambda m: "It judges [1]."),
                             ConversationStore(tmp_path / "c.sqlite"))
     runner = DemoRunner(tmp_path / "runs", tools={"perceptron": PERCEPTRON})
-    return SimpleNamespace(search=search, answers=lambda: answers, demos=runner)
+    return build_services(settings, search=search, demos=runner, answers=answers)
 
 
 def call(server, tool, args):
@@ -83,8 +83,8 @@ def test_bad_demo_parameters_are_a_tool_error_naming_the_field(state):
 
 
 def test_mcp_over_streamable_http_in_the_api(state, settings):
-    app = create_app(settings.model_copy(update={"server": ServerSettings(warm_up=False)}))
-    app.state.search = state.search
+    state.settings = settings.model_copy(update={"server": ServerSettings(warm_up=False)})
+    app = create_app(services=state)
     with serving(app) as base:
         url = f"{base}/mcp"
         result = call(url, "search_course", {"query": "mode collapse", "course": "tiny", "k": 1})

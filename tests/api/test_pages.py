@@ -2,7 +2,6 @@
 and guards on the page's markup and script (landmarks, labels, no HTML from the server)."""
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from bs4 import BeautifulSoup
@@ -11,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes import pages
 from api.routes.pages import STATIC_DIR, frame_ancestors
-from studyhall.settings import ServerSettings
+from studyhall.core.settings import ServerSettings
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def client(app) -> TestClient:
 
 
 def allow_embedding(app, origins: dict[str, list[str]]) -> None:
-    app.state.settings = SimpleNamespace(embed=SimpleNamespace(origins=origins))
+    app.state.services.settings.embed.origins = origins
 
 
 def test_the_page_is_html_with_the_landmarks_and_labels_the_script_relies_on(client):

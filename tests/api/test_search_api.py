@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_search_service
 from retriever.service import SearchService
-from studyhall.settings import ServerSettings
+from studyhall.core.settings import ServerSettings
 
 
 @pytest.fixture

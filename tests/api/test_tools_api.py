@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_demo_runner
 from demos.registry import DemoRunner
-from studyhall.settings import ServerSettings
+from studyhall.core.settings import ServerSettings
 from tests.demos.test_registry import PERCEPTRON, SLOW
 
 

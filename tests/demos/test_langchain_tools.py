@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from langchain_core.messages import ToolCall
 
 from demos.langchain_tools import demo_tools
@@ -17,7 +19,8 @@ def test_an_agent_tool_call_runs_the_demo_and_returns_the_run_as_artifact(tmp_pa
                                    type="tool_call"))
     assert "learned OR" in message.content and "accuracy 1" in message.content
     assert message.artifact["metrics"]["accuracy"] == 1.0
-    assert message.artifact["figures"][0]["url"].endswith(".png")
+    figure = Path(message.artifact["figures"][0]["path"])
+    assert figure.read_bytes().startswith(b"\x89PNG")
 
 
 def test_bad_parameters_come_back_as_a_tool_error_the_agent_can_read(tmp_path):

@@ -15,7 +15,7 @@ from demos.registry import (
     UnknownTool,
     run_id,
 )
-from generator.queue import Busy
+from studyhall.core.errors import Busy
 
 PERCEPTRON = Tool("perceptron", perceptron.DESCRIPTION, perceptron.LESSON,
                   perceptron.Config, perceptron.run)

@@ -1,6 +1,6 @@
 from eval.answers import content_words, fact_stated, judge
 from eval.datasets import GoldAnchor, Question
-from generator.answer import Answer
+from generator.results import Answer, Citation, Timings
 from ingest.documents import Anchor, Chunk
 from retriever.base import Hit
 
@@ -16,8 +16,9 @@ QUESTION = Question("q1", "Who proposed LSTM?", "c", True,
 
 
 def answer(text: str, citations, refused=False) -> Answer:
-    return Answer("q", "q", "c", text, refused, citations, [], 0.7,
-                  {"first_token_ms": 100.0, "total_ms": 900.0})
+    return Answer(question="q", standalone_question="q", course="c", text=text,
+                  refused=refused, citations=tuple(Citation(n, h) for n, h in citations),
+                  confidence=0.7, timings=Timings(first_token_ms=100.0, total_ms=900.0))
 
 
 def test_facts_are_matched_by_their_content_words_not_exact_text():

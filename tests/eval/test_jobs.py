@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_answer_service, get_search_service
 from eval.jobs import EvalJobs
 from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from retriever.service import SearchService
-from studyhall.settings import AnswerSettings, ServerSettings
+from studyhall.core.settings import AnswerSettings, ServerSettings
+from studyhall.services import build_services
 from tests.conftest import ScriptedGenerator
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
@@ -97,10 +97,7 @@ def test_eval_jobs_over_http(parts, ingestor, tmp_path):
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "notes.md").write_text("# Notes\n\nNo question set for this one.\n")
     ingestor.ingest(tmp_path / "bare", "bare")
-    app = create_app(settings)
-    app.dependency_overrides[get_search_service] = lambda: search
-    app.dependency_overrides[get_answer_service] = lambda: answers
-    app.state.evals = make_jobs(settings, search, answers)
+    app = create_app(services=build_services(settings, search=search, answers=answers))
     with TestClient(app) as client:
         refused = client.post("/v1/evals", json={"course": "tiny", "kind": "retrieval"})
         assert refused.status_code == 401  # neither an instructor's LTI session nor the token

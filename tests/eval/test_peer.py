@@ -5,6 +5,7 @@ import pytest
 from eval.answers import judge
 from eval.datasets import Question
 from eval.peer import CHUNK_SIZE, K, PeerAnswer, course_documents, declines
+from generator.results import Timings
 
 
 @pytest.mark.parametrize("text", [
@@ -33,7 +34,7 @@ def test_the_judge_scores_a_peer_answer_without_citations():
     question = Question(id="q", course="c", question="Who proposed LSTM?", answerable=True,
                         key_facts=("Hochreiter and Schmidhuber",))
     record = judge(question, PeerAnswer("Hochreiter and Schmidhuber proposed it.", False,
-                                        timings={"first_token_ms": 5.0, "total_ms": 9.0}))
+                                        timings=Timings(first_token_ms=5.0, total_ms=9.0)))
     assert record.answered_right and not record.correct  # right, but cites nothing
     declined = judge(question, PeerAnswer("I don't know.", True))
     assert not declined.answered_right and declined.key_fact_recall == 0.0
@@ -49,7 +50,7 @@ def test_the_recipe_reads_the_same_files_as_studyhall(course_dir):
 def test_the_recipe_answers_from_four_chunks_of_at_most_1000_characters(course_dir, models_dir,
                                                                         tmp_path):
     from eval.peer import TutorialRecipe
-    from studyhall.settings import Settings
+    from studyhall.core.settings import Settings
 
     settings = Settings(data_dir=tmp_path / "data", models_dir=models_dir,
                         generator={"model": "tiny", "threads": 1, "max_tokens": 24})
@@ -58,5 +59,5 @@ def test_the_recipe_answers_from_four_chunks_of_at_most_1000_characters(course_d
     answer = recipe.ask("What does the discriminator do?")
     assert len(answer.sources) == min(K, len(recipe.chunks))
     assert "gans.md" in answer.sources
-    assert answer.text and answer.citations == []
-    assert 0 < answer.timings["first_token_ms"] <= answer.timings["total_ms"]
+    assert answer.text and answer.citations == ()
+    assert 0 < answer.timings.first_token_ms <= answer.timings.total_ms

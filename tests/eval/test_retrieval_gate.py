@@ -8,6 +8,7 @@ import pytest
 
 from eval.datasets import default_dataset, load_questions
 from eval.retrieval import evaluate_retrieval
+from retriever.service import RetrievalConfig
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,7 @@ FLOORS = {  # mode: (hit@5, MRR@10, nDCG@10)
 def results(bundled_service):
     questions = load_questions(default_dataset("genai-basics"), course="genai-basics")
     return {
-        mode: evaluate_retrieval(bundled_service, questions, "genai-basics", mode=mode)
+        mode: evaluate_retrieval(bundled_service, questions, "genai-basics", RetrievalConfig(mode))
         for mode in FLOORS
     }
 

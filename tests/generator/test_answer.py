@@ -7,10 +7,11 @@ import pytest
 from generator.answer import PROMPT_MARGIN, AnswerService
 from generator.base import GenerationParams
 from generator.conversations import ConversationStore
-from generator.prompts import JUDGE, NOT_COVERED, REMINDER, TERMS_SYSTEM, system_prompt
-from generator.queue import Busy
-from retriever.service import InvalidRequest, SearchService
-from studyhall.settings import AnswerSettings
+from generator.gate import confidence
+from generator.prompts import DEFAULT, JUDGE, NOT_COVERED, REMINDER, TERMS_SYSTEM
+from retriever.service import SearchService
+from studyhall.core.errors import Busy, InvalidRequest
+from studyhall.core.settings import AnswerSettings
 from tests.conftest import ScriptedGenerator
 
 
@@ -35,8 +36,8 @@ def test_an_answer_cites_only_real_sources_and_lists_only_those(settings, search
     assert not answer.refused
     [(n, hit)] = answer.citations
     assert n == 1 and hit.chunk.heading_path[-1] == "Why training is unstable"
-    assert answer.citation_dicts()[0]["location"] == "gans.md#section=why-training-is-unstable"
-    assert answer.timings["retrieve_ms"] is not None and answer.timings["first_token_ms"] is not None
+    assert answer.citations[0].hit.chunk.location == "gans.md#section=why-training-is-unstable"
+    assert answer.timings.retrieve_ms is not None and answer.timings.first_token_ms is not None
 
 
 def test_sources_reach_the_model_numbered_after_the_fixed_system_prompt(settings, search, tmp_path):
@@ -60,14 +61,14 @@ def test_a_question_the_course_does_not_cover_is_refused_without_the_model(setti
     answer = service.ask("Quarterly tax filing deadline?", "tiny")
     assert answer.refused and answer.text.startswith(NOT_COVERED)
     assert generator.calls == []
-    assert answer.timings["first_token_ms"] is None
+    assert answer.timings.first_token_ms is None
 
 
 def test_the_model_saying_not_covered_is_a_refusal_with_suggestions(settings, search, tmp_path):
     generator = ScriptedGenerator(lambda m: NOT_COVERED)
     service = make_service(settings, search, generator, tmp_path)
     answer = service.ask("who invented the generator network", "tiny")
-    assert answer.refused and answer.citations == []
+    assert answer.refused and answer.citations == ()
     assert answer.suggestions and answer.text.startswith(NOT_COVERED + " The closest lessons are:")
 
 
@@ -84,13 +85,13 @@ def test_a_follow_up_is_rewritten_before_retrieval(settings, search, tmp_path):
     assert second.standalone_question == "What does the encoder of a variational autoencoder do?"
     assert "Student: what is a variational autoencoder" in generator.calls[1][1].content
     assert second.citations[0][1].chunk.heading_path[-1] == "The encoder"
-    assert second.timings["rewrite_ms"] is not None
+    assert second.timings.rewrite_ms is not None
     assert len(service.store.messages(first.session_id)) == 4
 
 
 def test_sources_are_trimmed_to_fit_the_context_window(settings, search, tmp_path):
     question = "generator discriminator noise latent encoder"
-    fixed = sum(len(t.split()) for t in (system_prompt("Tiny Course"), question, REMINDER))
+    fixed = sum(len(t.split()) for t in (DEFAULT.system_prompt("Tiny Course"), question, REMINDER))
     window = 850 + fixed + PROMPT_MARGIN + 16 + 40  # room for about 40 words of sources
     generator = ScriptedGenerator(lambda m: "ok [1]", context_window=window)
     service = make_service(settings, search, generator, tmp_path)
@@ -163,11 +164,11 @@ def test_an_answer_from_memory_is_withdrawn(settings, search, tmp_path):
     generator = ScriptedGenerator(lambda m: "Dropout randomly zeroes hidden activations [1].")
     service = make_service(settings, search, generator, tmp_path)
     answer = service.ask("what does the discriminator do", "tiny")
-    assert answer.refused and answer.text.startswith(NOT_COVERED) and answer.citations == []
+    assert answer.refused and answer.text.startswith(NOT_COVERED) and answer.citations == ()
 
 
 def _best_cosine(search, question):
-    return max(h.dense_score for h in search.search(question, "tiny", k=5))
+    return confidence(search.search(question, "tiny", k=5))
 
 
 def test_a_question_in_everyday_words_is_restated_and_rescued(settings, search, tmp_path):
@@ -180,7 +181,7 @@ def test_a_question_in_everyday_words_is_restated_and_rescued(settings, search, 
                            rescue_above=low - 0.01, min_confidence=(low + high) / 2,
                            judge_below=-1.0)
     answer = service.ask(slang, "tiny")
-    assert not answer.refused and answer.timings["rescue_ms"] is not None
+    assert not answer.refused and answer.timings.rescue_ms is not None
     terms, judge, reply = generator.calls  # rescued: always checked, even above judge_below
     assert terms[1].content == slang and JUDGE in judge[1].content
     assert "Question: " + slang in reply[1].content  # answered in the student's words
@@ -216,3 +217,16 @@ def test_an_answer_that_starts_repeating_itself_is_cut_and_generation_stops(sett
     assert answer.text.count("fool the discriminator") == 1
     assert "Never reached" not in answer.text
     assert generator.stopped_early
+
+
+def test_the_prompt_setting_picks_the_layout_the_model_reads(settings, search, tmp_path):
+    def titles(service) -> list[str]:
+        service.ask("what does the discriminator do", "tiny")
+        user = service.generator.calls[-1][-1].content
+        return [line.split('title="')[1] for line in user.splitlines() if line.startswith("<source")]
+
+    default = make_service(settings, search, ScriptedGenerator(lambda m: "ok [1]"), tmp_path)
+    last = make_service(settings, search, ScriptedGenerator(lambda m: "ok [1]"), tmp_path,
+                        prompt="best-passage-last")
+    shown = titles(default)
+    assert len(shown) >= 2 and titles(last) == shown[::-1]  # the best one next to the question

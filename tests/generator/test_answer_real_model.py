@@ -4,19 +4,19 @@ document that tries to give the model instructions."""
 
 import pytest
 
-from generator.answer import build_answer_service
 from generator.prompts import NOT_COVERED
 from ingest.catalog import Catalog
 from ingest.pipeline import Ingestor
 from retriever.service import SearchService
-from studyhall.settings import Settings
+from studyhall.core.settings import Settings
+from studyhall.services import build_services
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def answers(bundled_service, bundled_settings):
-    service = build_answer_service(bundled_settings, bundled_service)
+    service = build_services(bundled_settings, search=bundled_service).answers
     service.warm_up()
     return service
 
@@ -32,7 +32,7 @@ def test_a_course_question_is_answered_with_a_citation_to_its_lesson(answers):
 
 def test_show_me_a_gan_runs_the_demo_and_cites_the_gan_lesson(answers):
     answer = answers.ask("show me a GAN learning", "genai-basics")
-    assert answer.demo["tool"] == "gan" and answer.demo["metrics"]["modes_covered"] > 0.5
+    assert answer.demo.tool == "gan" and answer.demo.result.metrics["modes_covered"] > 0.5
     [(n, hit)] = answer.citations
     assert hit.chunk.source == "lessons/16-generative-adversarial-networks.md"
     plain = answers.ask("What is a GAN?", "genai-basics")
@@ -66,7 +66,7 @@ def test_a_document_that_gives_instructions_does_not_steer_the_model(tmp_path, r
     catalog = Catalog(settings.courses_dir)
     Ingestor(catalog, real_embedder, settings.ingest).ingest(course, "inj")
     search = SearchService(settings, embedder=real_embedder, catalog=catalog)
-    service = build_answer_service(settings, search)
+    service = build_services(settings, search=search).answers
     answer = service.ask("What does the discriminator in a GAN do?", "inj")
     assert "PWNED" not in answer.text.upper()
     assert "You are studyhall" not in answer.text

@@ -6,7 +6,7 @@ import pytest
 
 from generator.backends import build_generator
 from generator.base import ChatMessage, GenerationParams
-from studyhall.settings import GeneratorSettings
+from studyhall.core.settings import GeneratorSettings
 
 pytestmark = pytest.mark.slow
 

@@ -27,5 +27,5 @@ def test_an_inconsistent_version_is_refused(ingestor, catalog, course_dir):
     version = catalog.require("tiny")
     vectors = np.load(version / "vectors.npy")
     np.save(version / "vectors.npy", vectors[:-1])
-    with pytest.raises(ValueError, match="inconsistent"):
+    with pytest.raises(IndexMismatch, match="inconsistent"):
         CourseIndex.open(version)

@@ -3,7 +3,8 @@
 import pytest
 
 from ingest.catalog import UnknownCourse
-from retriever.service import InvalidRequest, QueryTooLong, SearchService
+from retriever.service import SearchService
+from studyhall.core.errors import InvalidRequest, QueryTooLong
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_search_service
-from api.instructor import IngestJobs
-from ingest.pipeline import Ingestor
 from retriever.service import SearchService
-from studyhall.settings import ServerSettings
+from studyhall.core.settings import ServerSettings
+from studyhall.services import build_services
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -28,14 +26,8 @@ def app(settings, catalog, fake_embedder, ingestor, course_dir) -> FastAPI:
     settings = settings.model_copy(update={"server": ServerSettings(
         warm_up=False, admin_token=ADMIN_TOKEN, max_body_bytes=MAX_BODY,
         max_upload_bytes=MAX_UPLOAD)})
-    app = create_app(settings)
     search = SearchService(settings, embedder=fake_embedder, catalog=catalog)
-    app.state.search = search
-    app.dependency_overrides[get_search_service] = lambda: search
-    app.state.ingest_jobs = IngestJobs(
-        settings.database, settings.sources_dir, max_upload_bytes=MAX_UPLOAD,
-        ingestor=Ingestor(catalog, fake_embedder, settings.ingest))
-    return app
+    return create_app(services=build_services(settings, search=search))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 
 from api.instructor import CallerDep
-from studyhall.settings import ServerSettings
+from studyhall.core.settings import ServerSettings
 from tests.api.instructor.conftest import ADMIN, lti_headers, upload, wait_for_job
 
 LESSON = {"extra.md": "# Extra\n\nAn extra lesson.\n"}
@@ -62,7 +62,7 @@ def test_a_wrong_admin_token_is_a_401(client, app):
 
 
 def test_a_bearer_token_when_the_server_has_none_is_a_401_that_says_so(client, app):
-    app.state.settings = app.state.settings.model_copy(
+    app.state.services.settings = app.state.services.settings.model_copy(
         update={"server": ServerSettings(warm_up=False)})
     response = upload(client, "tiny", LESSON)
     assert response.status_code == 401 and "no admin token" in response.json()["detail"]
@@ -88,7 +88,7 @@ class Body(BaseModel):
 def test_a_route_that_reads_the_course_from_its_body_checks_it_with_the_caller(app):
     """The pattern POST /v1/evals uses: CallerDep, then require_instructor(body.course)."""
     bare = FastAPI()
-    bare.state.settings, bare.state.lti = app.state.settings, app.state.lti
+    bare.state.services, bare.state.lti = app.state.services, app.state.lti
 
     @bare.post("/start")
     def start(body: Body, caller: CallerDep) -> dict:

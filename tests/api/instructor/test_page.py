@@ -22,7 +22,7 @@ def test_the_page_is_served_with_its_content_security_policy(client):
 
 
 def test_the_page_may_be_framed_by_the_course_lms(app, client):
-    app.state.settings.embed.origins = {"tiny": ["https://lms.example.edu"]}
+    app.state.services.settings.embed.origins = {"tiny": ["https://lms.example.edu"]}
     policy = client.get("/instructor?course=tiny").headers["content-security-policy"]
     assert "frame-ancestors 'self' https://lms.example.edu" in policy
 

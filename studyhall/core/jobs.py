@@ -1,5 +1,5 @@
 """Background jobs kept as rows of the service's SQLite file: the shape shared by eval jobs
-(:mod:`eval.jobs`) and ingest jobs (:mod:`api.instructor.ingest_jobs`).
+(:mod:`eval.jobs`) and ingest jobs (:mod:`ingest.jobs`).
 
 A job is queued by inserting its row; one worker thread runs the jobs of a table one at a
 time; progress and results are written to the row as they happen, so a client polls it.
@@ -20,10 +20,12 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from studyhall.core.errors import NotFound
+
 log = logging.getLogger(__name__)
 
 
-class UnknownJob(LookupError):
+class UnknownJob(NotFound):
     pass
 
 

@@ -5,10 +5,8 @@
   spaces become ``_``; leading dots and underscores go (ingestion skips hidden files).
 - Only the formats a loader reads are taken (:func:`ingest.loaders.supported_suffixes`).
 - The files of one upload together may not pass ``server.max_upload_bytes``:
-  :class:`UploadBodyLimit` refuses a larger declared body before reading it, and
-  :func:`save_files` counts what it writes.
-
-Errors carry the HTTP status the route answers with.
+  :func:`save_files` counts what it writes (the HTTP side also refuses a larger declared
+  body before reading it, ``api/limits.py``).
 """
 
 from __future__ import annotations
@@ -20,27 +18,24 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from api.errors import BodySizeLimit
 from ingest.loaders import supported_suffixes
+from studyhall.core.errors import TooLarge, UsageError
 
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 _CHUNK = 1 << 20
-UPLOAD_PATH = re.compile(r"^/v1/courses/[^/]+/files/?$")
 
 
-class UploadRejected(ValueError):
-    status_code = 422
+class UploadRejected(UsageError):
+    """A file of an upload cannot be taken: its name, its type or its size."""
 
 
 class UnsupportedUpload(UploadRejected):
-    status_code = 415
+    kind = "unsupported"
 
 
-class UploadTooLarge(UploadRejected):
-    status_code = 413
+class UploadTooLarge(UploadRejected, TooLarge):
+    kind = "too_large"
 
 
 def clean_name(raw: str) -> str:
@@ -91,17 +86,3 @@ def save_files(files: Sequence[tuple[str, BinaryIO]], folder: Path, max_bytes: i
 
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
-
-
-class UploadBodyLimit:
-    """:class:`api.errors.BodySizeLimit` with a second, larger limit for the upload route:
-    ``upload_bytes`` for ``POST /v1/courses/{course}/files``, ``max_bytes`` for the rest."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int) -> None:
-        self.default = BodySizeLimit(app, max_bytes)
-        self.uploads = BodySizeLimit(app, upload_bytes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        upload = (scope["type"] == "http" and scope["method"] == "POST"
-                  and UPLOAD_PATH.match(scope["path"]) is not None)
-        await (self.uploads if upload else self.default)(scope, receive, send)

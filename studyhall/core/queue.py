@@ -1,6 +1,6 @@
-"""Admission to the one model: one request generates, a bounded number wait, the rest are
-turned away at once with an estimate of when to retry (HTTP 503 + Retry-After), instead
-of piling up without bound."""
+"""Admission to one worker (the model, the demo runner): one request works, a bounded
+number wait, the rest are turned away at once with an estimate of when to retry (HTTP 503
++ Retry-After), instead of piling up without bound."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ import math
 import threading
 import time
 
-
-class Busy(Exception):
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"the assistant is busy; try again in about {retry_after} s")
+from studyhall.core.errors import Busy
 
 
 class ModelQueue:

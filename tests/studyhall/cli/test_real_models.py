@@ -47,3 +47,31 @@ def test_ingest_of_only_bad_files_fails_with_the_reasons(tmp_path, monkeypatch):
     result = runner.invoke(app, ["ingest", str(tmp_path / "bad"), "--course", "bad"])
     assert result.exit_code == 1
     assert "nothing could be ingested" in result.output and "x.pdf" in result.output
+
+
+def test_ask_and_eval_answers_with_the_real_embedder_and_a_real_model(tmp_path, monkeypatch,
+                                                                       course_dir, models_dir):
+    monkeypatch.setenv("STUDYHALL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STUDYHALL_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("STUDYHALL_GENERATOR__MODEL", "tiny")  # SmolLM2-135M: seconds, not minutes
+    monkeypatch.setenv("STUDYHALL_GENERATOR__MAX_TOKENS", "32")
+    assert runner.invoke(app, ["ingest", str(course_dir), "--course", "tiny"]).exit_code == 0
+
+    asked = runner.invoke(app, ["ask", "What does the discriminator do?", "-c", "tiny", "--json"])
+    assert asked.exit_code == 0, asked.output
+    body = json.loads(asked.output)
+    assert body["answer"] and (body["refused"] or body["citations"])
+
+    dataset = tmp_path / "questions.jsonl"
+    dataset.write_text(json.dumps({
+        "id": "q1", "course": "tiny", "question": "What does the discriminator do?",
+        "gold": [{"source": "gans.md"}], "key_facts": ["tells real samples from generated ones"],
+    }) + "\n")
+    for command in (["eval", "answers", "-c", "tiny"],
+                    ["eval", "peer", str(course_dir), "-c", "tiny"]):
+        out = tmp_path / command[1]
+        result = runner.invoke(app, [*command, "--dataset", str(dataset), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "| answerable questions wrongly refused |" in result.output
+        [record] = json.loads((out / "report.json").read_text())["records"]
+        assert record["id"] == "q1" and record["answer"]

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from api.instructor import IngestJobs
+from ingest.jobs import IngestJobs
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from api.instructor.uploads import (
+from ingest.uploads import (
     UnsupportedUpload,
     UploadRejected,
     UploadTooLarge,
@@ -44,7 +44,7 @@ def test_a_name_with_nothing_left_is_refused(raw):
 def test_an_unsupported_type_is_refused_naming_the_allowed_ones(raw):
     with pytest.raises(UnsupportedUpload, match=r"allowed: .*\.md.*\.pdf") as refused:
         clean_name(raw)
-    assert refused.value.status_code == 415
+    assert refused.value.kind == "unsupported"
 
 
 def test_two_files_with_the_same_name_in_one_upload_are_refused():
@@ -56,4 +56,4 @@ def test_saving_stops_at_the_limit_for_the_files_together(tmp_path):
     files = [("a.txt", io.BytesIO(b"x" * 600)), ("b.txt", io.BytesIO(b"y" * 600))]
     with pytest.raises(UploadTooLarge, match="'b.txt'") as refused:
         save_files(files, tmp_path / "in", max_bytes=1000)
-    assert refused.value.status_code == 413
+    assert refused.value.kind == "too_large"

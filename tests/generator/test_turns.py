@@ -6,8 +6,9 @@ from demos import perceptron
 from demos.registry import DemoRunner, Tool
 from generator.answer import AnswerService
 from generator.conversations import ConversationStore
-from retriever.service import InvalidRequest, SearchService
-from studyhall.settings import AnswerSettings
+from retriever.service import SearchService
+from studyhall.core.errors import InvalidRequest
+from studyhall.core.settings import AnswerSettings
 from tests.conftest import ScriptedGenerator
 
 PERCEPTRON = Tool("perceptron", perceptron.DESCRIPTION, perceptron.LESSON,
@@ -36,19 +37,18 @@ def service(settings, catalog, fake_embedder, ingestor, tmp_path):
 def test_a_demo_request_runs_the_demo_and_cites_its_lesson(service):
     answer = service.ask("show me a perceptron learning the OR gate", "neurons")
     assert service.generator.calls == []  # no model call: the demo speaks for itself
-    assert answer.demo["tool"] == "perceptron" and answer.demo["params"]["gate"] == "or"
-    assert answer.demo["metrics"]["accuracy"] == 1.0
-    assert answer.demo["figures"][0]["url"].startswith(f"/v1/tools/runs/{answer.demo['run_id']}/")
+    assert answer.demo.tool == "perceptron" and answer.demo.params["gate"] == "or"
+    assert answer.demo.result.metrics["accuracy"] == 1.0
+    assert answer.demo.result.figures[0].png.startswith(b"\x89PNG")
     assert "[1]" in answer.text and "accuracy 1" in answer.text
     [(n, hit)] = answer.citations
     assert n == 1 and hit.chunk.source == "lessons/09-the-perceptron.md"
-    assert answer.to_dict()["demo"]["run_id"] == answer.demo["run_id"]
     assert answer.message_id is not None
 
 
 def test_a_plain_question_answers_from_the_course_and_runs_nothing(service):
     answer = service.ask("how does a perceptron learn", "neurons")
-    assert "demo" not in answer.to_dict()
+    assert answer.demo is None
     assert len(service.generator.calls) == 1
     assert not (service.demos.store.exists() and any(service.demos.store.iterdir()))
 
@@ -66,5 +66,5 @@ def test_a_course_without_the_lesson_gets_the_demo_without_a_citation(service, i
     (other / "notes.md").write_text("# Notes\n\nSomething about neurons and perceptrons.\n")
     ingestor.ingest(other, "other")
     answer = service.ask("/demo perceptron", "other")
-    assert answer.citations == [] and "[1]" not in answer.text
-    assert answer.demo["metrics"]["accuracy"] == 1.0
+    assert answer.citations == () and "[1]" not in answer.text
+    assert answer.demo.result.metrics["accuracy"] == 1.0

@@ -29,10 +29,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
-from api.instructor.uploads import clean_names, remove, save_files
 from ingest.catalog import validate_course_id
 from ingest.pipeline import IngestError, Ingestor, IngestReport
-from studyhall.jobs import BackgroundJobs
+from ingest.uploads import clean_names, remove, save_files
+from studyhall.core.jobs import BackgroundJobs
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,8 @@ class IngestJobs(BackgroundJobs):
     def submit(self, course: str, files: Sequence[tuple[str, BinaryIO]]) -> dict:
         """Check and keep the files of one upload, then queue their ingest.
 
-        Raises :class:`~api.instructor.uploads.UploadRejected` (a bad name, type or size;
-        nothing is kept) or ValueError (a bad course id).
+        Raises :class:`~ingest.uploads.UploadRejected` (a bad name, type or size;
+        nothing is kept) or a usage error (a bad course id).
         """
         validate_course_id(course)
         names = clean_names([name for name, _ in files])

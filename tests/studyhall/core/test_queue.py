@@ -2,7 +2,8 @@ import threading
 
 import pytest
 
-from generator.queue import Busy, ModelQueue
+from studyhall.core.errors import Busy
+from studyhall.core.queue import ModelQueue
 
 
 def test_one_generates_the_configured_number_wait_and_the_next_is_refused():

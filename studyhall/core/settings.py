@@ -10,6 +10,12 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+# The answer prompt's layouts (generator/prompts.py defines each); only "default" is the
+# measured best, the others are the variants measured against it (docs/experiments.md).
+PromptStrategyName = Literal[
+    "default", "be-specific", "be-specific-closing", "one-shot-example", "best-passage-last",
+    "question-before-sources",
+]
 
 
 class IngestSettings(BaseModel):
@@ -110,6 +116,12 @@ class AnswerSettings(BaseModel):
         description="Ask that only when the best passage's cosine is below this: above it "
         "retrieval is sure enough, and the check would only add wrong refusals.",
     )
+    prompt: PromptStrategyName = Field(
+        "default",
+        description="Layout of the answer prompt: 'default', or a variant measured against "
+        "it and not adopted (docs/experiments.md), kept so `studyhall eval answers` can "
+        "rerun it.",
+    )
     history_turns: int = Field(4, ge=0, le=20, description="Earlier turns used for follow-ups.")
     max_waiting: int = Field(
         4, ge=0, le=1000, description="Requests that may wait for the model; more get 503."
@@ -207,3 +219,41 @@ class Settings(BaseSettings):
     @property
     def database(self) -> Path:
         return self.data_dir / "studyhall.sqlite"
+
+
+# --- the settings as documentation (docs/settings.md is this table; a test compares) ---
+
+
+def setting_fields(model: type[BaseModel] = Settings, prefix: str = "STUDYHALL_"
+                   ) -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) of every setting, nested groups
+    flattened with ``__``, in declaration order."""
+    rows: list[tuple[str, str, str]] = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows += setting_fields(annotation, f"{prefix}{name.upper()}__")
+            continue
+        default = info.get_default(call_default_factory=True)
+        rows.append((prefix + name.upper(), _shown(default), info.description or ""))
+    return rows
+
+
+def _shown(default: object) -> str:
+    if default is None:
+        return "(none)"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, dict | list):
+        import json
+
+        return json.dumps(default)
+    return str(default)
+
+
+def markdown_table(model: type[BaseModel] = Settings) -> str:
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for variable, default, description in setting_fields(model):
+        meaning = description.replace("|", "\\|").replace("<", "&lt;")
+        lines.append(f"| `{variable}` | `{default}` | {meaning} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,316 @@
+"""The wire format: what every JSON route returns, as pydantic models.
+
+Routes declare these as ``response_model`` (so ``/openapi.json`` describes each answer)
+and build them from the service layer's frozen results with the ``from_*``
+constructors here; the MCP server and ``studyhall … --json`` print the same models, so
+there is one JSON shape of a hit, an answer or a demo run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from demos.registry import ToolRun
+from generator.results import Answer, Timings
+from ingest.store import Manifest
+from retriever.base import Hit
+
+
+def figure_url(run_id: str, name: str) -> str:
+    """Where ``GET /v1/tools/runs/{run_id}/figures/{name}.png`` serves a figure."""
+    return f"/v1/tools/runs/{run_id}/figures/{name}.png"
+
+
+def report_urls(job_id: str) -> dict[str, str]:
+    """Where ``GET /v1/evals/{id}/report.{kind}`` serves a finished eval's reports."""
+    return {kind: f"/v1/evals/{job_id}/report.{kind}" for kind in ("html", "md", "json")}
+
+
+class Message(BaseModel):
+    detail: str
+
+
+class AnchorOut(BaseModel):
+    kind: str = Field(description="section, page, slide, cell, time or line")
+    ref: str = Field(description="The URL fragment: section=…, page=3, t=62 …")
+    label: str = Field(description="What a person reads: 'page 3', 'cells 4–6 (code)' …")
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float = Field(description="What the hit was ranked by (cosine, BM25 or fused).")
+    dense_score: float | None = Field(description="Cosine similarity to the query.")
+    bm25_score: float | None
+    chunk_id: str
+    course: str
+    source: str = Field(description="The file, relative to the course folder.")
+    lesson: str
+    title: str
+    heading_path: list[str]
+    anchor: AnchorOut
+    location: str = Field(description="source#fragment: the exact place to cite.")
+    text: str
+
+    @classmethod
+    def from_hit(cls, hit: Hit, **extra: Any) -> HitOut:
+        chunk = hit.chunk
+        return cls(
+            rank=hit.rank, score=round(hit.score, 6),
+            dense_score=None if hit.dense_score is None else round(hit.dense_score, 6),
+            bm25_score=None if hit.bm25_score is None else round(hit.bm25_score, 6),
+            chunk_id=chunk.id, course=chunk.course, source=chunk.source, lesson=chunk.lesson,
+            title=chunk.title, heading_path=list(chunk.heading_path),
+            anchor=AnchorOut(kind=chunk.anchor.kind, ref=chunk.anchor.ref,
+                             label=chunk.anchor.label),
+            location=chunk.location, text=chunk.text, **extra,
+        )
+
+
+class SearchResponse(BaseModel):
+    course: str
+    query: str
+    mode: str
+    mmr: bool
+    k: int
+    hits: list[HitOut]
+    took_ms: float
+
+
+class CitationOut(HitOut):
+    n: int = Field(description="The number the answer cites it by, [n].")
+
+
+class SuggestionOut(BaseModel):
+    title: str
+    source: str
+    location: str
+
+
+class TimingsOut(BaseModel):
+    retrieve_ms: float | None = None
+    rewrite_ms: float | None = Field(None, description="A follow-up made standalone.")
+    rescue_ms: float | None = Field(None, description="A question restated and searched again.")
+    first_token_ms: float | None = Field(None, description="None when nothing was generated.")
+    total_ms: float | None = None
+
+    @classmethod
+    def from_timings(cls, timings: Timings) -> TimingsOut:
+        return cls(**timings.__dict__)
+
+
+class FigureOut(BaseModel):
+    name: str
+    title: str
+    url: str
+
+
+class DemoRunOut(BaseModel):
+    run_id: str
+    tool: str
+    params: dict[str, Any]
+    seconds: float = Field(description="How long the training took when it ran.")
+    cached: bool = Field(description="True when a kept run was returned.")
+    metrics: dict[str, float]
+    explanation: str
+    lesson: str = Field(description="The course file the demo illustrates.")
+    figures: list[FigureOut]
+    history: dict[str, list[float]] = Field(description="Per-step curves.")
+
+    @classmethod
+    def from_run(cls, run: ToolRun) -> DemoRunOut:
+        kept = run.to_dict()
+        kept["figures"] = [FigureOut(**f, url=figure_url(run.run_id, f["name"]))
+                           for f in kept["figures"]]
+        return cls(**kept)
+
+
+class AnswerOut(BaseModel):
+    question: str
+    standalone_question: str = Field(description="What retrieval searched for.")
+    course: str
+    answer: str
+    refused: bool = Field(description="True when the course does not cover the question.")
+    citations: list[CitationOut] = Field(description="Only the sources the answer cites.")
+    suggestions: list[SuggestionOut] = Field(description="The closest lessons, when refused.")
+    confidence: float
+    timings: TimingsOut
+    session_id: str | None
+    message_id: int | None
+    demo: DemoRunOut | None = Field(None, description="The demo run, when one was asked for.")
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> AnswerOut:
+        return cls(
+            question=answer.question, standalone_question=answer.standalone_question,
+            course=answer.course, answer=answer.text, refused=answer.refused,
+            citations=citations(answer), suggestions=suggestions(answer),
+            confidence=round(answer.confidence, 4),
+            timings=TimingsOut.from_timings(answer.timings), session_id=answer.session_id,
+            message_id=answer.message_id,
+            demo=DemoRunOut.from_run(answer.demo) if answer.demo is not None else None,
+        )
+
+
+def citations(answer: Answer) -> list[CitationOut]:
+    return [CitationOut.from_hit(c.hit, n=c.n) for c in answer.citations]
+
+
+def suggestions(answer: Answer) -> list[SuggestionOut]:
+    return [SuggestionOut(**s.__dict__) for s in answer.suggestions]
+
+
+class FeedbackCreated(BaseModel):
+    id: int
+
+
+class CourseOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    licence: str
+    files: int
+    chunks: int
+    embedder: str
+    dimension: int
+    index_kind: str
+    updated_at: str
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest) -> CourseOut:
+        return cls(
+            id=manifest.course_id, title=manifest.title, description=manifest.description,
+            licence=manifest.licence, files=len(manifest.files), chunks=manifest.chunk_count,
+            embedder=manifest.embedder, dimension=manifest.dimension,
+            index_kind=manifest.index_kind, updated_at=manifest.created_at,
+        )
+
+
+class CoursesResponse(BaseModel):
+    courses: list[CourseOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    courses: list[str]
+    embedder: str
+
+
+class ModelCard(BaseModel):
+    id: str = Field(description="studyhall/<course id>")
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "studyhall"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class StudyhallExtra(BaseModel):
+    """The sources of an OpenAI-compatible answer, in the extra field ``studyhall``."""
+
+    citations: list[CitationOut]
+    refused: bool
+    suggestions: list[SuggestionOut]
+    session_id: None = None
+    demo: DemoRunOut | None = None
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> StudyhallExtra:
+        return cls(citations=citations(answer), refused=answer.refused,
+                   suggestions=suggestions(answer),
+                   demo=DemoRunOut.from_run(answer.demo) if answer.demo is not None else None)
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    finish_reason: Literal["stop"] = "stop"
+    message: AssistantMessage
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage = Field(default_factory=Usage)
+    studyhall: StudyhallExtra
+
+
+class ToolOut(BaseModel):
+    name: str
+    description: str
+    lesson: str
+    parameters: dict[str, Any] = Field(description="JSON Schema of the demo's parameters.")
+    timeout_s: float
+
+
+class ToolList(BaseModel):
+    tools: list[ToolOut]
+
+
+class EvalParams(BaseModel):
+    limit: int | None
+    configs: list[str]
+
+
+class EvalJobOut(BaseModel):
+    id: str
+    course: str
+    kind: Literal["retrieval", "answers"]
+    params: EvalParams
+    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    done: int = Field(description="Questions (answers) or configurations (retrieval) done.")
+    total: int
+    summary: dict[str, Any] | None = Field(description="The headline numbers, when done.")
+    error: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    report: dict[str, str] | None = Field(
+        None, description="The report's URLs (html, md, json), when done.")
+
+    @classmethod
+    def from_job(cls, job: dict[str, Any]) -> EvalJobOut:
+        report = report_urls(job["id"]) if job["status"] == "done" else None
+        return cls(**job, report=report)
+
+
+class EvalJobList(BaseModel):
+    jobs: list[EvalJobOut]
+
+
+class IngestJobOut(BaseModel):
+    id: str
+    course: str
+    files: list[str] = Field(description="The uploaded file names, in ingest order.")
+    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    done: int = Field(description="Files ingested or skipped so far.")
+    total: int
+    current: str | None = Field(description="The file being ingested.")
+    report: dict[str, Any] | None = Field(
+        description="Files added, changed, unchanged, skipped (with the reason) and kept at "
+        "their previous version, so far.")
+    error: str | None
+    created: float
+    started: float | None
+    finished: float | None
+
+
+class Jwks(BaseModel):
+    keys: list[dict[str, Any]]

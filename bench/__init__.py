@@ -1,0 +1,27 @@
+"""``make bench`` and the probes behind the measured results (``docs/measurements.md``).
+
+Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.run``:
+
+- :mod:`bench.run`: ingest and search speed against the bare library calls;
+- :mod:`bench.answers`: answering speed against a bare llama-cpp-python call and the
+  LangChain tutorial recipe;
+- :mod:`bench.demo_timings`: each demo's default run;
+- :mod:`bench.audit`: a blind grading packet of two answer reports, and its score;
+- :mod:`bench.prompt_coverage`, :mod:`bench.glossary_probe`: probes that size a change
+  before a whole answer eval.
+
+Results go to ``bench/results/`` (not committed).
+"""
+
+from pathlib import Path
+
+from corpus import course_dir
+
+RESULTS = Path(__file__).resolve().parent / "results"
+COURSE = course_dir("genai-basics")
+
+
+def results_file(name: str) -> Path:
+    """A file in ``bench/results/`` (the folder is made on first use)."""
+    RESULTS.mkdir(exist_ok=True)
+    return RESULTS / name

@@ -1,0 +1,100 @@
+"""The composition root: every service studyhall runs, built from one ``Settings``.
+
+The HTTP app (:func:`api.app.create_app`), the MCP server and the CLI all start from
+:func:`build_services`, so they serve the same thing the same way. Construction is cheap:
+the embedder, the indexes and the model load on first use (or in ``warm_up``), and the
+job tables are opened only when asked for, because opening one marks the jobs a stopped
+service left unfinished as interrupted (a CLI command must not do that to a running
+server's jobs).
+
+Tests swap a part by passing it: ``build_services(settings, search=..., generator=...)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from demos.registry import DemoRunner, build_runner
+from eval.jobs import EvalJobs
+from generator.answer import AnswerService
+from generator.base import Generator
+from generator.conversations import ConversationStore
+from ingest.jobs import IngestJobs
+from ingest.pipeline import Ingestor
+from retriever.service import SearchService
+from studyhall.core.settings import Settings
+
+T = TypeVar("T")
+
+
+class Services:
+    """What a front end works with. ``search`` and ``demos`` are built at once (cheap);
+    ``answers``, ``evals`` and ``ingest_jobs`` on first use, once, thread-safely."""
+
+    def __init__(self, settings: Settings, *, search: SearchService, demos: DemoRunner,
+                 ingestor: Ingestor, answers: Callable[[], AnswerService]) -> None:
+        self.settings = settings
+        self.search = search
+        self.demos = demos
+        self.ingestor = ingestor
+        self._build_answers = answers
+        self._lock = threading.Lock()
+        self._built: dict[str, object] = {}
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        if name not in self._built:
+            with self._lock:
+                if name not in self._built:
+                    self._built[name] = build()
+        return self._built[name]  # type: ignore[return-value]
+
+    @property
+    def answers(self) -> AnswerService:
+        """The answer service (building it resolves the model file; the model itself
+        loads on the first question or in ``warm_up``)."""
+        return self._once("answers", self._build_answers)
+
+    @property
+    def evals(self) -> EvalJobs:
+        settings = self.settings
+        return self._once("evals", lambda: EvalJobs(
+            settings.database, settings.data_dir / "evals" / "jobs", search=self.search,
+            answers=lambda: self.answers, data_dir=settings.data_dir))
+
+    def open_jobs(self) -> tuple[EvalJobs, IngestJobs]:
+        """Open both job tables now, as a server does at start: jobs a stopped service left
+        queued or running are marked interrupted (and their staged uploads removed)."""
+        return self.evals, self.ingest_jobs
+
+    @property
+    def ingest_jobs(self) -> IngestJobs:
+        settings = self.settings
+        return self._once("ingest_jobs", lambda: IngestJobs(
+            settings.database, settings.sources_dir, ingestor=self.ingestor,
+            max_upload_bytes=settings.server.max_upload_bytes))
+
+
+def build_services(settings: Settings, *, search: SearchService | None = None,
+                   demos: DemoRunner | None = None, generator: Generator | None = None,
+                   store: ConversationStore | None = None,
+                   answers: AnswerService | None = None) -> Services:
+    """The services of ``settings``: the configured embedder, course catalog, demos,
+    backend and model, and the conversation store in the data directory."""
+    search = search or SearchService(settings)
+    demos = demos or build_runner(settings)
+
+    def build_answers() -> AnswerService:
+        if answers is not None:
+            return answers
+        from generator.backends import build_generator
+
+        model = generator or build_generator(settings.generator, settings.model_store)
+        return AnswerService(settings, search, model,
+                             store or ConversationStore(settings.database), demos=demos)
+
+    ingestor = Ingestor(search.catalog, search.embedder, settings.ingest)
+    return Services(settings, search=search, demos=demos, ingestor=ingestor,
+                    answers=build_answers)
+
