@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup browser run ingest test lint bench eval eval-peer eval-retrieval clean
+.PHONY: setup browser run ingest test lint bench eval eval-peer eval-retrieval docs clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,10 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The bundled course is public, so a newcomer can try it at once; new courses default to lms.
 ingest: setup
 	$(BIN)/studyhall ingest corpus/genai-basics --course genai-basics
+	$(BIN)/studyhall course visibility genai-basics public
 
 run: ingest
 	$(BIN)/studyhall serve --host $(HOST) --port $(PORT)
@@ -57,6 +59,10 @@ eval-peer: setup
 
 eval-retrieval: ingest
 	$(BIN)/studyhall eval retrieval --course genai-basics
+
+# Documents generated from the code: the settings table (a test checks they are current).
+docs: setup
+	$(BIN)/studyhall settings --docs > docs/settings.md
 
 clean:
 	rm -rf $(VENV) .studyhall bench/results

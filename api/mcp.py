@@ -16,14 +16,18 @@ import base64
 import inspect
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from api.access import AccessStore, require_reader
+from api.access.callers import resolve_caller
+from api.lti import LtiService
 from api.schemas import AnswerOut, DemoRunOut, HitOut
 from demos.registry import DemoRunner, InvalidParameters
+from studyhall.core.errors import StudyhallError
 from studyhall.services import Services
 
 INSTRUCTIONS = (
@@ -33,18 +37,38 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(services: Services) -> MCPServer:
-    """An MCP server over the services' search, answers (built on first use) and demos."""
+def build_mcp(services: Services, access: AccessStore | None = None,
+              lti: LtiService | None = None) -> MCPServer:
+    """An MCP server over the services' search, answers (built on first use) and demos.
+
+    Over HTTP (``access`` and ``lti`` given) each call is made as the caller its headers
+    name, like any route: an API key or the admin token as ``Authorization: Bearer``, or an
+    LTI session. Over stdio the caller is the local operator, who owns the data directory.
+    """
     server = MCPServer("studyhall", instructions=INSTRUCTIONS)
+
+    def reader(ctx: Context, course: str) -> None:
+        """Return if the caller may read ``course``, else fail the tool with the reason."""
+        if access is None or lti is None or ctx.headers is None:
+            return  # stdio: the local operator
+        try:
+            caller = resolve_caller(ctx.headers, "", access=access, lti=lti,
+                                    admin_token=services.settings.server.admin_token,
+                                    foreign="ignore")
+            require_reader(caller, access, services.search.catalog, course)
+        except StudyhallError as exc:
+            raise ToolError(str(exc)) from None
 
     @server.tool()
     async def search_course(
         query: Annotated[str, Field(description="What to look for, in plain words.")],
         course: Annotated[str, Field(description="Course id, e.g. genai-basics.")],
+        ctx: Context,
         k: Annotated[int, Field(ge=1, le=20, description="Passages to return.")] = 5,
     ) -> list[dict[str, Any]]:
         """Search a course; each passage comes with its location (lesson, section, page,
         slide or cell) to cite."""
+        reader(ctx, course)
         hits = await run_in_threadpool(services.search.search, query, course, k)
         return [HitOut.from_hit(hit).model_dump(mode="json") for hit in hits]
 
@@ -52,10 +76,13 @@ def build_mcp(services: Services) -> MCPServer:
     async def ask_course(
         question: Annotated[str, Field(description="The student's question.")],
         course: Annotated[str, Field(description="Course id, e.g. genai-basics.")],
+        ctx: Context,
     ) -> dict[str, Any]:
         """Answer from the course with numbered citations, or say the course does not
         cover it (with the closest lessons)."""
-        answer = await run_in_threadpool(lambda: services.answers.ask(question, course))
+        reader(ctx, course)
+        answer = await run_in_threadpool(lambda: services.answers.ask(question, course,
+                                                                      history=[]))
         return AnswerOut.from_answer(answer).model_dump(mode="json")
 
     runner: DemoRunner = services.demos

@@ -16,6 +16,7 @@ from demos.registry import ToolRun
 from generator.results import Answer, Timings
 from ingest.store import Manifest
 from retriever.base import Hit
+from studyhall.core.settings import Visibility
 
 
 def figure_url(run_id: str, name: str) -> str:
@@ -314,3 +315,37 @@ class IngestJobOut(BaseModel):
 
 class Jwks(BaseModel):
     keys: list[dict[str, Any]]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    courses: list[str]
+    scope: Literal["read", "instruct"]
+    created_at: float
+    created_by: str
+    last_used_at: float | None
+    revoked_at: float | None
+
+    @classmethod
+    def from_key(cls, key: Any) -> ApiKeyOut:
+        """From an :class:`api.access.store.ApiKey` (untyped here: importing the access
+        package would import LTI, whose routes return these models)."""
+        return cls(id=key.id, name=key.name, courses=list(key.courses), scope=key.scope,
+                   created_at=key.created_at, created_by=key.created_by,
+                   last_used_at=key.last_used_at, revoked_at=key.revoked_at)
+
+
+class ApiKeyList(BaseModel):
+    keys: list[ApiKeyOut]
+
+
+class NewApiKeyOut(BaseModel):
+    key: ApiKeyOut
+    token: str = Field(description="The key itself, shown this once: send it as "
+                                   "'Authorization: Bearer <token>'.")
+
+
+class VisibilityOut(BaseModel):
+    course: str
+    visibility: Visibility

@@ -23,7 +23,7 @@ import pytest
 from generator.base import ChatMessage, GenerationParams
 from ingest.catalog import Catalog
 from ingest.pipeline import Ingestor
-from studyhall.core.settings import IngestSettings, Settings
+from studyhall.core.settings import AccessSettings, IngestSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_COURSE = ROOT / "corpus" / "genai-basics"
@@ -99,9 +99,12 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    """Small chunks, and courses public unless a test sets one's visibility (the product's
+    default is lms; tests/api/access/ test each visibility)."""
     return Settings(
         data_dir=tmp_path / "data",
         ingest=IngestSettings(chunk_tokens=40, overlap_tokens=8),
+        access=AccessSettings(default_visibility="public"),
     )
 
 

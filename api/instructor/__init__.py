@@ -8,11 +8,10 @@ ingestion; only an LTI instructor of the course, or the admin, may.
 - The page at ``/instructor`` (``api/static/instructor.*``, served by
   :mod:`api.routes.pages`) uploads files and runs evals through these endpoints.
 
-Where to start: :mod:`api.instructor.routes` (the endpoints), then
-:mod:`api.instructor.auth` (who may: :func:`~api.instructor.auth.require_instructor`).
+Where to start: :mod:`api.instructor.routes` (the endpoints); who may is decided by
+:mod:`api.access` (an LTI instructor of the course, an instructor key of it, or the admin).
 """
 
-from api.instructor.auth import Caller, CallerDep, InstructorDep, require_instructor
 from api.instructor.routes import router as instructor_router
 
-__all__ = ["Caller", "CallerDep", "InstructorDep", "instructor_router", "require_instructor"]
+__all__ = ["instructor_router"]

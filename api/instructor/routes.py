@@ -1,17 +1,32 @@
-"""The instructor endpoints: upload course files, follow their ingest job."""
+"""The instructor endpoints: upload course files and follow their ingest job; set who may
+read the course; make, list and revoke its API keys."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
+from pydantic import BaseModel, Field
 
-from api.deps import IngestJobsDep
-from api.instructor.auth import CallerDep, InstructorDep
-from api.schemas import IngestJobOut
+from api.access import AccessDep, CallerDep, InstructorDep
+from api.deps import IngestJobsDep, SearchServiceDep
+from api.schemas import ApiKeyList, ApiKeyOut, IngestJobOut, NewApiKeyOut, VisibilityOut
 from ingest.catalog import validate_course_id
+from studyhall.core.errors import Forbidden
+from studyhall.core.settings import Visibility
 
 router = APIRouter(prefix="/v1", tags=["instructor"])
+
+
+class VisibilityBody(BaseModel):
+    visibility: Visibility = Field(description="public: anyone; lms: an LTI session of the "
+                                   "course or a key of it; private: its instructors only.")
+
+
+class NewKeyBody(BaseModel):
+    name: str = Field("", max_length=100, description="What the key is for, to recognise it.")
+    scope: Annotated[str, Field(pattern="^(read|instruct)$")] = Field(
+        "read", description="read: search and ask; instruct: also upload, evals and keys.")
 
 
 @router.post("/courses/{course}/files", status_code=202, response_model=IngestJobOut)
@@ -37,3 +52,45 @@ def get_ingest_job(job_id: str, jobs: IngestJobsDep, caller: CallerDep) -> Inges
     job = jobs.get(job_id)  # an unknown id is a 404 (api/errors.py)
     caller.require_instructor(job["course"])
     return IngestJobOut(**job)
+
+
+@router.get("/courses/{course}/visibility", response_model=VisibilityOut)
+def get_visibility(course: str, access: AccessDep, _: InstructorDep) -> VisibilityOut:
+    """Who may read the course."""
+    return VisibilityOut(course=course, visibility=access.visibility(course))
+
+
+@router.put("/courses/{course}/visibility", response_model=VisibilityOut)
+def set_visibility(course: str, body: VisibilityBody, access: AccessDep, search: SearchServiceDep,
+                   _: InstructorDep) -> VisibilityOut:
+    """Set who may read the course (uploaded material is never more visible than it)."""
+    search.index(course)  # an unknown course is a 404
+    return VisibilityOut(course=course, visibility=access.set_visibility(course, body.visibility))
+
+
+@router.get("/courses/{course}/keys", response_model=ApiKeyList)
+def list_keys(course: str, access: AccessDep, _: InstructorDep) -> ApiKeyList:
+    """The API keys that reach the course, newest first (their secrets are never shown)."""
+    return ApiKeyList(keys=[ApiKeyOut.from_key(k) for k in access.keys(course)])
+
+
+@router.post("/courses/{course}/keys", status_code=201, response_model=NewApiKeyOut)
+def create_key(course: str, body: NewKeyBody, access: AccessDep, search: SearchServiceDep,
+               caller: InstructorDep) -> NewApiKeyOut:
+    """A new API key for this course; the response holds the key, shown this once."""
+    search.index(course)
+    made = access.create_key(name=body.name, courses=[course], scope=body.scope,
+                             created_by=caller.who)
+    return NewApiKeyOut(key=ApiKeyOut.from_key(made.key), token=made.token)
+
+
+@router.delete("/courses/{course}/keys/{key_id}", response_model=ApiKeyOut)
+def revoke_key(course: str, key_id: str, access: AccessDep, caller: InstructorDep) -> ApiKeyOut:
+    """Revoke a key of this course. A key that also reaches other courses can be revoked by
+    an instructor of each of them (or the admin)."""
+    key = access.key(key_id)
+    if course not in key.courses:
+        raise Forbidden(f"API key {key_id} is not a key of course {course!r}")
+    for other in key.courses:
+        caller.require_instructor(other)
+    return ApiKeyOut.from_key(access.revoke(key_id))

@@ -47,6 +47,6 @@ def auto_submit_form(return_url: str, token: str) -> str:
 <input type="hidden" name="JWT" value="{html.escape(token)}">
 <noscript><button type="submit">Continue</button></noscript>
 </form>
-<script>document.getElementById("return").submit();</script>
+<script src="../static/submit.js"></script>
 </body></html>
 """

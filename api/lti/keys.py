@@ -14,7 +14,10 @@ import json
 import os
 import secrets
 import threading
+import time
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
@@ -78,12 +81,26 @@ def _new_private_pem() -> bytes:
                              serialization.NoEncryption())
 
 
+class KeyUnavailable(Exception):
+    """No usable platform key for a launch; the message says why (safe to show)."""
+
+
+@dataclass
+class _KeySet:
+    keys: dict[str, jwt.PyJWK]
+    fetched_at: float
+    refetched_at: float = float("-inf")  # last refetch for an unknown kid
+
+
 class PlatformKeys:
     """Each platform's JWKS, fetched over HTTP and cached ``lifespan_s`` seconds.
 
-    A ``kid`` not in the cached set refetches the set once (a platform rotated its key),
-    but not within ``refresh_cooldown_s`` of the last fetch, so a stream of made-up kids
-    cannot turn into a stream of requests to the platform.
+    A ``kid`` not in the cached set refetches it once (the platform rotated its key), then
+    not again within ``refresh_cooldown_s``, so a stream of made-up kids cannot become a
+    stream of requests to the platform. The cooldown counts from the last refetch for an
+    unknown kid, not from the regular fetch: a launch right after a rotation, with the old
+    set just cached, still gets the new key. Only RSA keys meant for signing are used
+    (launches are RS256); a kid naming any other key is refused.
     """
 
     def __init__(self, lifespan_s: float = 300, refresh_cooldown_s: float = 5,
@@ -91,16 +108,41 @@ class PlatformKeys:
         self.lifespan_s = lifespan_s
         self.refresh_cooldown_s = refresh_cooldown_s
         self.timeout_s = timeout_s
-        self._clients: dict[str, jwt.PyJWKClient] = {}
+        self._sets: dict[str, _KeySet] = {}
         self._lock = threading.Lock()
+        self.fetches = 0
 
     def signing_key(self, jwks_url: str, kid: str) -> jwt.PyJWK:
-        """The key ``kid`` from ``jwks_url``. Raises ``jwt.PyJWKClientConnectionError`` when
-        the set cannot be fetched, ``jwt.PyJWKClientError`` when ``kid`` is not in it."""
+        """The RSA key ``kid`` of ``jwks_url``, or :class:`KeyUnavailable`."""
         with self._lock:
-            client = self._clients.get(jwks_url)
-            if client is None:
-                client = self._clients[jwks_url] = jwt.PyJWKClient(
-                    jwks_url, lifespan=self.lifespan_s, timeout=self.timeout_s,
-                    cooldown_duration=self.refresh_cooldown_s)
-        return client.get_signing_key(kid)
+            now = time.monotonic()
+            cached = self._sets.get(jwks_url)
+            if cached is None or now - cached.fetched_at > self.lifespan_s:
+                cached = self._sets[jwks_url] = self._fetch(jwks_url, now)
+            if kid not in cached.keys and now - cached.refetched_at >= self.refresh_cooldown_s:
+                cached = self._sets[jwks_url] = self._fetch(jwks_url, now)
+                cached.refetched_at = now
+            key = cached.keys.get(kid)
+        if key is None:
+            raise KeyUnavailable(f"no platform key with kid {kid[:40]!r}")
+        return key
+
+    def _fetch(self, jwks_url: str, now: float) -> _KeySet:
+        self.fetches += 1
+        try:
+            with urllib.request.urlopen(jwks_url, timeout=self.timeout_s) as response:
+                document = json.loads(response.read(1 << 20))
+        except (OSError, ValueError) as exc:
+            raise KeyUnavailable("could not fetch the platform's keys") from exc
+        keys: dict[str, jwt.PyJWK] = {}
+        for entry in document.get("keys", []) if isinstance(document, dict) else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+                continue
+            if entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig" or entry.get(
+                    "alg", "RS256") != "RS256":
+                continue  # launches are RS256: any other key cannot sign one
+            try:
+                keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256")
+            except jwt.PyJWTError:
+                continue
+        return _KeySet(keys=keys, fetched_at=now)

@@ -3,13 +3,21 @@
 1. state: issued here, unused, unexpired; when the browser sends state cookies, one of
    them is this state's
 2. id_token format: three parts, header ``alg`` RS256, a ``kid``
-3. nonce: issued here, unused (a replayed nonce fails), the one issued with this state
+3. nonce: the one issued with this state
 4. issuer and audience: ``iss`` is the platform the login started with; ``aud`` holds our
    client_id, and with several audiences ``azp`` must be our client_id
 5. ``exp`` and ``iat``, with :data:`LEEWAY_S` of clock skew
-6. signature, against the platform's JWKS by ``kid`` (refetched once for an unknown kid)
-7. ``deployment_id`` among the platform's deployments
-8. message type (resource link or deep linking) and version 1.3.0
+6. signature, against the platform's JWKS by ``kid`` (refetched once for an unknown kid),
+   which must be an RSA key
+7. only now are the state and the nonce used up, each once (a replay fails): a token that
+   does not verify burns nobody's login
+8. ``deployment_id`` among the platform's deployments
+9. message type (resource link or deep linking), version 1.3.0, and ``target_link_uri``
+   pointing at this tool
+10. the course and the role: the context's mapped course; the role from the membership
+   (context) roles when there are any, else from institution or system roles; a context
+   the platform did not map opens its default course as a student, never an instructor;
+   a deep linking request only for an instructor
 
 Steps 2-5 read the token before its signature is checked, to give the precise reason;
 step 6 then decodes it again with PyJWT, verifying signature, iss, aud, exp and iat
@@ -32,11 +40,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import jwt
 
 from api.lti import claims as c
-from api.lti.keys import PlatformKeys
+from api.lti.keys import KeyUnavailable, PlatformKeys
 from api.lti.logins import Login, LoginError, LoginStore
 from api.lti.platforms import Platform, PlatformRegistry
 from studyhall.core.errors import StudyhallError
@@ -76,15 +85,21 @@ class LaunchValidator:
         self.platforms = platforms
         self.keys = keys
 
-    def validate(self, id_token: str, state: str, cookies: dict[str, str]) -> Launch:
+    def validate(self, id_token: str, state: str, cookies: dict[str, str], *,
+                 tool_origin: str) -> Launch:
+        """The launch, checked; ``tool_origin`` is where this tool is reached
+        (``https://studyhall.example.edu``), which ``target_link_uri`` must point at."""
         login = self._state(state, cookies)
         header, unverified = self._format(id_token)
-        self._nonce(unverified, login.nonce)
+        if unverified.get("nonce") != login.nonce:
+            raise LaunchRejected("nonce does not belong to this state")
         platform = self._issuer_and_audience(unverified, login.issuer, login.client_id)
         self._times(unverified)
         verified = self._signature(id_token, header["kid"], platform)
+        self._use(login)
         self._deployment(verified, platform)
         message_type = self._message(verified)
+        self._target(verified, tool_origin)
 
         context = verified.get(c.CONTEXT)
         context_id = context.get("id") if isinstance(context, dict) else None
@@ -94,13 +109,36 @@ class LaunchValidator:
         roles = verified.get(c.ROLES, [])
         if not isinstance(roles, list):
             raise LaunchRejected("roles claim is not a list")
+        role = c.role_for(roles) if platform.maps(context_id) else "student"
+        if message_type == c.DEEP_LINKING_REQUEST and role != "instructor":
+            raise LaunchRejected("deep linking is for instructors of the course"
+                                 + ("" if platform.maps(context_id) else
+                                    " (this LMS course is not mapped to a studyhall course)"))
         return Launch(platform=platform, claims=verified, message_type=message_type,
-                      course=course, role=c.role_for(roles), user=verified.get("sub", ""),
+                      course=course, role=role, user=verified.get("sub", ""),
                       context_id=context_id)
+
+    def _use(self, login: Login) -> None:
+        """Use up the state and its nonce (each works once), now that the token verified."""
+        try:
+            self.logins.use_state(login.state)
+            self.logins.use_nonce(login.nonce)
+        except LoginError as exc:
+            raise LaunchRejected(str(exc)) from exc
+
+    @staticmethod
+    def _target(payload: dict, tool_origin: str) -> None:
+        target = payload.get(c.TARGET_LINK_URI)
+        if target is None:
+            return  # optional in a deep linking request
+        parsed = urlparse(target) if isinstance(target, str) else None
+        if parsed is None or f"{parsed.scheme}://{parsed.netloc}" != tool_origin:
+            raise LaunchRejected(f"target_link_uri {_short(target)} is not this tool "
+                                 f"({tool_origin})")
 
     def _state(self, state: str, cookies: dict[str, str]) -> Login:
         try:
-            login = self.logins.use_state(state)
+            login = self.logins.find_state(state)
         except LoginError as exc:
             raise LaunchRejected(str(exc)) from exc
         ours = {name: value for name, value in cookies.items() if name.startswith(STATE_COOKIE)}
@@ -124,17 +162,6 @@ class LaunchValidator:
         if not isinstance(header.get("kid"), str) or not header["kid"]:
             raise LaunchRejected("id_token header has no kid")
         return header, payload
-
-    def _nonce(self, payload: dict, expected: str) -> None:
-        nonce = payload.get("nonce")
-        if not isinstance(nonce, str):
-            raise LaunchRejected("id_token has no nonce")
-        try:
-            self.logins.use_nonce(nonce)
-        except LoginError as exc:
-            raise LaunchRejected(str(exc)) from exc
-        if nonce != expected:
-            raise LaunchRejected("nonce does not belong to this state")
 
     def _issuer_and_audience(self, payload: dict, issuer: str, client_id: str) -> Platform:
         if payload.get("iss") != issuer:
@@ -165,10 +192,8 @@ class LaunchValidator:
     def _signature(self, id_token: str, kid: str, platform: Platform) -> dict:
         try:
             key = self.keys.signing_key(platform.jwks_url, kid)
-        except jwt.PyJWKClientConnectionError as exc:
-            raise LaunchRejected("could not fetch the platform's keys") from exc
-        except jwt.PyJWTError as exc:
-            raise LaunchRejected(f"no platform key with kid {_short(kid)}") from exc
+        except KeyUnavailable as exc:
+            raise LaunchRejected(str(exc)) from exc
         try:
             return jwt.decode(
                 id_token, key, algorithms=["RS256"], audience=platform.client_id,

@@ -68,6 +68,23 @@ class LoginStore:
                 (login.state, login.nonce, issuer, client_id, login.expires_at))
         return login
 
+    def find_state(self, state: str) -> Login:
+        """The login of an unused, unexpired ``state``, left unused; raises :class:`LoginError`.
+        A launch looks its state up first and uses it up only once the id_token verifies, so
+        a forged token cannot burn someone's login."""
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT state, nonce, issuer, client_id, expires_at, state_used FROM lti_logins "
+                "WHERE state = ?", (state,)).fetchone()
+        if row is None:
+            raise LoginError("unknown state")
+        if row[5]:
+            raise LoginError("state already used")
+        login = Login(*row[:5])
+        if login.expires_at < time.time():
+            raise LoginError("state expired")
+        return login
+
     def use_state(self, state: str) -> Login:
         """Mark ``state`` used and return its login; raises :class:`LoginError`."""
         return self._use("state", state)

@@ -1,9 +1,12 @@
 """The LMS platforms this tool trusts, in the service's SQLite file (table ``lti_platforms``).
 
 A platform is identified by ``(issuer, client_id)``: one LMS may register the tool more than
-once. Each names the deployments it may launch from, its OIDC and key endpoints, and which
+once. Each names the deployments it may launch from, its OIDC and key endpoints, which
 studyhall course each of its course contexts opens (``context_courses``, else
-``default_course``).
+``default_course``, as a student only), and the origins of its course pages
+(``page_origins``), which alone may frame the pages a launch opens (Canvas and Moodle
+launch tools in an iframe; the platform's auth host is not always its pages' host).
+Platform URLs must be https, except on localhost.
 """
 
 from __future__ import annotations
@@ -29,9 +32,26 @@ CREATE TABLE IF NOT EXISTS lti_platforms (
     jwks_url TEXT NOT NULL,
     context_courses TEXT NOT NULL,
     default_course TEXT,
+    page_origins TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (issuer, client_id)
 );
 """
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _secure_url(url: str) -> str:
+    """``url`` if it is https, or http on localhost; else ValueError naming it."""
+    parsed = urlparse(url)
+    if not parsed.netloc or parsed.scheme not in ("http", "https"):
+        raise ValueError(f"must be an https URL, got {url!r}")
+    if parsed.scheme == "http" and parsed.hostname not in _LOCAL_HOSTS:
+        raise ValueError(f"must be https (http only on localhost), got {url!r}")
+    return url
+
+
+def origin_of(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 class Platform(BaseModel):
@@ -47,15 +67,27 @@ class Platform(BaseModel):
     context_courses: dict[str, str] = Field(
         default_factory=dict, description="Platform context id → studyhall course id.")
     default_course: str | None = Field(
-        None, description="The course for a context not in `context_courses`.")
+        None, description="The course for a context not in `context_courses` (opened as a "
+        "student: an unmapped context never makes anyone an instructor of it).")
+    page_origins: list[str] = Field(
+        default_factory=list, description="Origins of the platform's course pages, which may "
+        "frame the pages a launch opens, e.g. https://school.instructure.com.")
 
     @field_validator("auth_login_url", "auth_token_url", "jwks_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and (urlparse(url).scheme not in ("http", "https")
-                                or not urlparse(url).netloc):
-            raise ValueError(f"must be an http(s) URL, got {url!r}")
-        return url
+        return None if url is None else _secure_url(url)
+
+    @field_validator("page_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        cleaned = []
+        for entry in origins:
+            origin = _secure_url(entry.strip().rstrip("/"))
+            if origin != origin_of(origin):
+                raise ValueError(f"a page origin is scheme://host[:port], got {entry!r}")
+            cleaned.append(origin)
+        return cleaned
 
     @field_validator("context_courses")
     @classmethod
@@ -68,6 +100,10 @@ class Platform(BaseModel):
     @classmethod
     def _default_course_id(cls, course: str | None) -> str | None:
         return None if course is None else validate_course_id(course)
+
+    def maps(self, context_id: str | None) -> bool:
+        """Whether ``context_id`` is one of the contexts the platform mapped to a course."""
+        return context_id is not None and context_id in self.context_courses
 
     def course_for(self, context_id: str | None) -> str | None:
         """The studyhall course a launch from ``context_id`` opens, or None if unmapped."""
@@ -82,15 +118,22 @@ class PlatformRegistry:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(lti_platforms)")}
+            if "page_origins" not in columns:  # a database from before page origins
+                db.execute("ALTER TABLE lti_platforms ADD COLUMN page_origins TEXT NOT NULL "
+                           "DEFAULT '[]'")
 
     def add(self, platform: Platform) -> Platform:
         """Store ``platform``, replacing the one with the same (issuer, client_id)."""
         with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
             db.execute(
-                "INSERT OR REPLACE INTO lti_platforms VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO lti_platforms (issuer, client_id, deployment_ids, "
+                "auth_login_url, auth_token_url, jwks_url, context_courses, default_course, "
+                "page_origins) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (platform.issuer, platform.client_id, json.dumps(platform.deployment_ids),
                  platform.auth_login_url, platform.auth_token_url, platform.jwks_url,
-                 json.dumps(platform.context_courses), platform.default_course),
+                 json.dumps(platform.context_courses), platform.default_course,
+                 json.dumps(platform.page_origins)),
             )
         return platform
 
@@ -107,14 +150,26 @@ class PlatformRegistry:
     def _select(self, where: str, args: tuple) -> list[Platform]:
         with closing(sqlite3.connect(self.path, timeout=10)) as db:
             rows = db.execute(
-                f"SELECT * FROM lti_platforms {where} ORDER BY issuer, client_id", args
+                "SELECT issuer, client_id, deployment_ids, auth_login_url, auth_token_url, "
+                f"jwks_url, context_courses, default_course, page_origins FROM lti_platforms "
+                f"{where} ORDER BY issuer, client_id", args
             ).fetchall()
         return [
             Platform(issuer=issuer, client_id=client_id, deployment_ids=json.loads(deployments),
                      auth_login_url=login, auth_token_url=token, jwks_url=jwks,
-                     context_courses=json.loads(courses), default_course=default)
-            for issuer, client_id, deployments, login, token, jwks, courses, default in rows
+                     context_courses=json.loads(courses), default_course=default,
+                     page_origins=json.loads(origins))
+            for issuer, client_id, deployments, login, token, jwks, courses, default, origins
+            in rows
         ]
+
+    def page_origins(self, course: str) -> list[str]:
+        """The page origins of every platform that can launch ``course``: who may frame it."""
+        origins: list[str] = []
+        for platform in self.list():
+            if course in platform.context_courses.values() or course == platform.default_course:
+                origins += [o for o in platform.page_origins if o not in origins]
+        return origins
 
 
 def add_platform(
@@ -128,8 +183,12 @@ def add_platform(
     auth_token_url: str | None = None,
     context_courses: dict[str, str] | None = None,
     default_course: str | None = None,
+    page_origins: list[str] | None = None,
 ) -> Platform:
     """Register (or replace) a platform; for ``studyhall lti add-platform``.
+
+    Without ``page_origins``, the origin of the auth endpoint stands for the course pages
+    (right for Moodle; Canvas serves its pages from each school's own host).
 
     Raises ``pydantic.ValidationError`` (a ``ValueError``) naming the bad field.
     """
@@ -137,6 +196,7 @@ def add_platform(
         issuer=issuer, client_id=client_id, deployment_ids=deployment_ids,
         auth_login_url=auth_login_url, auth_token_url=auth_token_url, jwks_url=jwks_url,
         context_courses=context_courses or {}, default_course=default_course,
+        page_origins=page_origins or [origin_of(auth_login_url)],
     )
     return PlatformRegistry(database).add(platform)
 

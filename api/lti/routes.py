@@ -1,19 +1,20 @@
-"""The LTI routes: ``/lti/jwks``, ``/lti/login``, ``/lti/launch``; and the
-:func:`lti_session` dependency other routes use to know who launched them."""
+"""The LTI routes: ``/lti/jwks``, ``/lti/login``, ``/lti/launch``. Who a later request
+comes from (the session a launch handed over) is read by :mod:`api.access`."""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.lti import claims as c
 from api.lti.launch import STATE_COOKIE, LaunchRejected
+from api.lti.platforms import origin_of
 from api.lti.service import LtiService
-from api.lti.sessions import InvalidSession, LtiSession
+from api.pages import launch_page, page_headers
 from api.schemas import Jwks, Message
 
 log = logging.getLogger(__name__)
@@ -26,27 +27,6 @@ def get_lti_service(request: Request) -> LtiService:
 
 
 LtiServiceDep = Annotated[LtiService, Depends(get_lti_service)]
-
-
-def lti_session(request: Request) -> LtiSession | None:
-    """The launch session from ``?lti=`` or the ``X-LTI-Session`` header; None without one.
-
-    A token that is there but forged or expired is a 401, not None: the page should ask
-    the user to open the tool from the course again rather than carry on as anonymous.
-    """
-    token = request.headers.get("X-LTI-Session") or request.query_params.get("lti")
-    if not token:
-        return None
-    service: LtiService | None = getattr(request.app.state, "lti", None)
-    if service is None:
-        raise HTTPException(status_code=401, detail="LTI is not enabled on this server")
-    try:
-        return service.read_session(token)
-    except InvalidSession as exc:
-        raise HTTPException(status_code=401, detail=str(exc)) from exc
-
-
-LtiSessionDep = Annotated[LtiSession | None, Depends(lti_session)]
 
 
 @router.get("/jwks", response_model=Jwks)
@@ -80,6 +60,9 @@ def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> 
     deployment = params.get("lti_deployment_id")
     if deployment is not None and deployment not in platform.deployment_ids:
         return _refuse(400, "unknown deployment_id")
+    target = params.get("target_link_uri")
+    if target is not None and origin_of(target) != service.origin(base_url):
+        return _refuse(400, f"target_link_uri is not this tool ({service.origin(base_url)})")
     started = service.logins.start(platform.issuer, platform.client_id)
     response = RedirectResponse(
         service.auth_redirect(platform, started, base_url=base_url, login_hint=login_hint,
@@ -98,22 +81,28 @@ def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> 
 
 
 @router.post("/launch", response_class=HTMLResponse, responses={
-    200: {"description": "A deep linking request: a page that posts the signed reply back."},
-    303: {"description": "A resource link: to the chat or the instructor page."},
+    200: {"description": "A resource link: a page that opens the chat (students) or the "
+          "instructor page, handing the session over in the tab's storage; a deep linking "
+          "request: a page that posts the signed reply back to the platform."},
     401: {"model": Message, "description": "The launch failed a check; the reason."}})
 def launch(request: Request, service: LtiServiceDep, id_token: Annotated[str, Form()] = "",
            state: Annotated[str, Form()] = "") -> Response:
     """The platform's form post with the id_token: validate, then open the course."""
     try:
-        launched = service.launches.validate(id_token, state, request.cookies)
+        launched = service.launches.validate(id_token, state, request.cookies,
+                                             tool_origin=service.origin(str(request.base_url)))
     except LaunchRejected as exc:
         return _refuse(401, f"LTI launch rejected: {exc}")
+    frame_origins = launched.platform.page_origins  # the LMS frames this page, and only it
     if launched.message_type == c.DEEP_LINKING_REQUEST:
+        return_url = launched.claims[c.DL_SETTINGS]["deep_link_return_url"]
         response: Response = HTMLResponse(
-            service.deep_linking_page(launched, base_url=str(request.base_url)))
+            service.deep_linking_page(launched, base_url=str(request.base_url)),
+            headers=page_headers(frame_origins, referrer="no-referrer",
+                                 form_action=origin_of(return_url)))
     else:
-        response = RedirectResponse(
-            service.landing_url(launched, base_url=str(request.base_url)), status_code=303)
+        landing, session = service.landing(launched)
+        response = launch_page(session=session, landing=landing, frame_origins=frame_origins)
     response.delete_cookie(STATE_COOKIE + state, path="/lti/", secure=True, httponly=True,
                            samesite="none")
     log.info("LTI %s from %s: course %s, role %s", launched.message_type,

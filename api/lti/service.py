@@ -12,7 +12,7 @@ from api.lti.deep_linking import auto_submit_form, response_jwt
 from api.lti.keys import PlatformKeys, ToolKey
 from api.lti.launch import Launch, LaunchValidator
 from api.lti.logins import Login, LoginStore
-from api.lti.platforms import Platform, PlatformRegistry
+from api.lti.platforms import Platform, PlatformRegistry, origin_of
 from api.lti.sessions import LtiSession, SessionSigner
 
 
@@ -77,15 +77,20 @@ class LtiService:
         separator = "&" if "?" in platform.auth_login_url else "?"
         return platform.auth_login_url + separator + urlencode(params)
 
-    def landing_url(self, launch: Launch, *, base_url: str) -> str:
-        """Where a resource-link launch goes: the chat (students) or the instructor page."""
+    def landing(self, launch: Launch) -> tuple[str, str]:
+        """Where a resource-link launch goes, relative to ``/lti/launch`` (the chat for
+        students, the instructor page for instructors), and the session it hands over."""
         token = self.sessions.issue(course=launch.course, role=launch.role, user=launch.user,
                                     issuer=launch.platform.issuer, context_id=launch.context_id)
         if launch.role == "instructor":
-            page, query = "/instructor", {"course": launch.course, "lti": token}
+            page, query = "../instructor", {"course": launch.course}
         else:
-            page, query = "/", {"course": launch.course, "embed": 1, "lti": token}
-        return self.base(base_url) + page + "?" + urlencode(query)
+            page, query = "../", {"course": launch.course, "embed": 1}
+        return page + "?" + urlencode(query), token
+
+    def origin(self, request_base_url: str) -> str:
+        """This tool's origin (scheme://host[:port]), which launches must target."""
+        return origin_of(self.base(request_base_url))
 
     def deep_linking_page(self, launch: Launch, *, base_url: str) -> str:
         title = self.course_title(launch.course) or launch.course

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.access import AccessDep, CallerDep, require_reader
 from api.deps import AnswerServiceDep, SettingsDep
 from api.schemas import AnswerOut, FeedbackCreated
 from api.streaming import sse, turn_events
@@ -34,11 +35,13 @@ class FeedbackBody(BaseModel):
     "content": {"text/event-stream": {}},
     "description": "The answer; with `stream: true`, server-sent events `token` ({text}), "
                    "then `done` (the answer) or `error` ({detail})."}})
-async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, request: Request):
+async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, request: Request,
+              caller: CallerDep, access: AccessDep):
     """A grounded answer with numbered citations, or a refusal when the course does not
     cover the question. With ``stream: true``: SSE events ``token`` ({"text"}) as the
     answer is generated, then ``done`` (the whole answer) or ``error``."""
     # Bad input is a 4xx and a full queue a 503 here, before any 200 is sent.
+    require_reader(caller, access, service.search.catalog, body.course)
     limit = settings.embed.max_session_messages
     if (body.session_id and service.store is not None
             and service.store.questions_asked(body.session_id) >= limit):

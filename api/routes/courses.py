@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.access import AccessDep, CallerDep, readable_courses
 from api.deps import SearchServiceDep
 from api.schemas import CourseOut, CoursesResponse
 
@@ -11,6 +12,10 @@ router = APIRouter(prefix="/v1", tags=["courses"])
 
 
 @router.get("/courses", response_model=CoursesResponse)
-def list_courses(service: SearchServiceDep) -> CoursesResponse:
-    """The ingested courses with their size, embedder and last update."""
-    return CoursesResponse(courses=[CourseOut.from_manifest(m) for m in service.courses()])
+def list_courses(service: SearchServiceDep, caller: CallerDep,
+                 access: AccessDep) -> CoursesResponse:
+    """The ingested courses the caller may read, with their size, embedder and last
+    update."""
+    readable = set(readable_courses(caller, access, service.catalog.course_ids()))
+    return CoursesResponse(courses=[CourseOut.from_manifest(m) for m in service.courses()
+                                    if m.course_id in readable])

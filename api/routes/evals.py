@@ -8,10 +8,12 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from api.access import CallerDep
+from api.access.callers import HOW_TO_SIGN_IN
 from api.deps import EvalJobsDep
-from api.instructor import CallerDep
 from api.schemas import EvalJobList, EvalJobOut
 from retriever.service import CONFIGS
+from studyhall.core.errors import InvalidRequest, Unauthorized
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 
@@ -42,7 +44,11 @@ def list_evals(jobs: EvalJobsDep, caller: CallerDep, course: str | None = None) 
     """The eval jobs of a course, newest first. An instructor sees their course's (the
     course parameter may be left out); the admin token sees every course's."""
     if course is None and not caller.admin:
-        course = caller.session.course
+        course = caller.home_course
+        if course is None and caller.grants.anonymous:
+            raise Unauthorized(f"eval jobs are for instructors: {HOW_TO_SIGN_IN}")
+        if course is None:
+            raise InvalidRequest("course", "name the course: GET /v1/evals?course=ID")
     if course is not None:
         caller.require_instructor(course)
     return EvalJobList(jobs=[EvalJobOut.from_job(job) for job in jobs.list(course)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.access import AccessDep, CallerDep, readable_courses
 from api.deps import SearchServiceDep
 from api.schemas import Health
 
@@ -11,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-def healthz(service: SearchServiceDep) -> Health:
-    """Liveness plus what is being served."""
-    return Health(status="ok", courses=service.catalog.course_ids(),
-                  embedder=service.embedder.name)
+def healthz(service: SearchServiceDep, caller: CallerDep, access: AccessDep) -> Health:
+    """Liveness, and the courses served that the caller may read."""
+    return Health(status="ok", embedder=service.embedder.name,
+                  courses=readable_courses(caller, access, service.catalog.course_ids()))

@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.access import AccessDep, ClientCallerDep, readable_courses, require_reader
 from api.deps import AnswerServiceDep, SearchServiceDep
 from api.schemas import (
     AssistantMessage,
@@ -56,9 +57,10 @@ class ChatCompletionBody(BaseModel):
 
 
 @router.get("/models", response_model=ModelList)
-def models(search: SearchServiceDep) -> ModelList:
-    """Each course is a model: ``studyhall/<course id>``."""
-    return ModelList(data=[ModelCard(id=PREFIX + m.course_id) for m in search.courses()])
+def models(search: SearchServiceDep, caller: ClientCallerDep, access: AccessDep) -> ModelList:
+    """Each course the caller may read is a model: ``studyhall/<course id>``."""
+    readable = readable_courses(caller, access, search.catalog.course_ids())
+    return ModelList(data=[ModelCard(id=PREFIX + course) for course in readable])
 
 
 def _parse(body: ChatCompletionBody) -> tuple[str, str, list[tuple[str, str]]]:
@@ -75,8 +77,9 @@ def _parse(body: ChatCompletionBody) -> tuple[str, str, list[tuple[str, str]]]:
     "description": "The completion; with `stream: true`, `chat.completion.chunk` events "
                    "then `[DONE]`, the sources on the last chunk."}})
 async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
-                           request: Request):
+                           request: Request, caller: ClientCallerDep, access: AccessDep):
     course, question, history = _parse(body)
+    require_reader(caller, access, service.search.catalog, course)
     turn = service.prepare(question, course, history=history)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 

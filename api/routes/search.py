@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from api.access import AccessDep, CallerDep, require_reader
 from api.deps import SearchServiceDep
 from api.schemas import HitOut, SearchResponse
 from studyhall.core.settings import RetrievalMode
@@ -27,9 +28,11 @@ class SearchBody(BaseModel):
 
 
 @router.post("/search", response_model=SearchResponse)
-def search(body: SearchBody, service: SearchServiceDep) -> SearchResponse:
+def search(body: SearchBody, service: SearchServiceDep, caller: CallerDep,
+           access: AccessDep) -> SearchResponse:
     """Passages of a course ranked for a question, each with its citation anchor."""
     started = time.perf_counter()
+    require_reader(caller, access, service.catalog, body.course)
     request = service.validate(
         body.query, body.course, body.k, body.mode, body.mmr, body.documents, body.lessons
     )

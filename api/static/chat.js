@@ -6,9 +6,10 @@
 // this file never parses server text as HTML.
 //
 // Query parameters: ?course=ID preselects a course; &embed=1 hides the picker (the page
-// inside the embeddable widget's iframe).
+// inside the embeddable widget's iframe, or an LMS's). Every API call carries the tab's LTI
+// session, if an LMS launch opened it (common.js).
 
-import { el, readDetail } from "./common.js";
+import { apiHeaders, el, readDetail } from "./common.js";
 
 const params = new URLSearchParams(window.location.search);
 const EMBEDDED = params.get("embed") === "1";
@@ -83,7 +84,8 @@ function scrollToEnd(force = false) {
 async function loadCourses() {
   let courses;
   try {
-    const response = await fetch(api("v1/courses"), { headers: { accept: "application/json" } });
+    const response = await fetch(api("v1/courses"),
+      { headers: apiHeaders({ accept: "application/json" }) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     courses = (await response.json()).courses ?? [];
   } catch (error) {
@@ -176,7 +178,7 @@ async function ask(question) {
   try {
     const response = await fetch(api("v1/ask"), {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      headers: apiHeaders({ "content-type": "application/json", accept: "text/event-stream" }),
       body: JSON.stringify({
         question, course: state.course, session_id: state.sessionId, stream: true,
       }),
@@ -482,7 +484,7 @@ async function vote(messageId, rating, chosen, buttons, note) {
   try {
     const response = await fetch(api("v1/feedback"), {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: apiHeaders({ "content-type": "application/json" }),
       body: JSON.stringify({ message_id: messageId, rating }),
     });
     if (!response.ok) throw new Error(await readDetail(response) || `HTTP ${response.status}`);

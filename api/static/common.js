@@ -23,3 +23,44 @@ export async function readDetail(response) {
   if (Array.isArray(detail)) return detail.map((item) => item?.msg ?? String(item)).join("; ");
   return "";
 }
+
+const SESSION_KEY = "studyhall-lti"; // written by launch.js, for this tab only
+const CLIENT_KEY = "studyhall-client";
+let memoryClientId = "";
+
+/** The LTI session this tab was opened with, or "" (sessionStorage: never in an address). */
+export function ltiSession() {
+  try {
+    return sessionStorage.getItem(SESSION_KEY) ?? "";
+  } catch {
+    return ""; // storage refused (a sandboxed frame): no session
+  }
+}
+
+/** This browser's random id: the anonymous owner of the conversations it starts. */
+function clientId() {
+  try {
+    let id = localStorage.getItem(CLIENT_KEY);
+    if (!id) {
+      id = randomId();
+      localStorage.setItem(CLIENT_KEY, id);
+    }
+    return id;
+  } catch {
+    memoryClientId ||= randomId(); // storage refused: an id for this page's life
+    return memoryClientId;
+  }
+}
+
+function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Headers every API call carries: the tab's LTI session, if any, and the client id. */
+export function apiHeaders(extra = {}) {
+  const headers = { ...extra, "X-Studyhall-Client": clientId() };
+  const session = ltiSession();
+  if (session) headers["X-LTI-Session"] = session;
+  return headers;
+}

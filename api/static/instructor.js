@@ -2,18 +2,19 @@
 // eval and open its report. Plain ES module, no build step, nothing from the network but
 // this service's own API.
 //
-// Query parameters: ?course=ID names the course; &lti=TOKEN is the session an instructor's
-// LTI launch hands over. The token goes with every API call as the X-LTI-Session header
-// (and on the report link, which a header cannot ride on).
+// Query parameter: ?course=ID names the course. The session an instructor's LTI launch
+// hands over is kept in the tab's sessionStorage (launch.js) and goes with every API call
+// as the X-LTI-Session header, never in an address; the report is fetched with it and
+// saved as a file.
 //
 // Everything the server says is inserted with textContent (through el()): this file never
 // parses server text as HTML.
 
-import { el, readDetail } from "./common.js";
+import { apiHeaders, el, ltiSession, readDetail } from "./common.js";
 
 const params = new URLSearchParams(window.location.search);
 const COURSE = params.get("course") ?? "";
-const TOKEN = params.get("lti") ?? "";
+const TOKEN = ltiSession();
 const POLL_MS = 1000;
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -58,7 +59,7 @@ function announce(region, text) {
 
 /** Headers for an API call: the LTI session on every one. */
 function headers(extra = {}) {
-  return TOKEN ? { ...extra, "X-LTI-Session": TOKEN } : extra;
+  return apiHeaders(extra);
 }
 
 class ApiError extends Error {}
@@ -283,11 +284,7 @@ function showEvalResult(job) {
   ui.evalSummary.replaceChildren(...parts);
   const link = job.report?.html;
   ui.evalReport.hidden = !link;
-  if (link) {
-    const url = new URL(link, ROOT);
-    if (TOKEN) url.searchParams.set("lti", TOKEN);
-    ui.evalReport.href = url.href;
-  }
+  if (link) ui.evalReport.dataset.report = new URL(link, ROOT).href;
   ui.evalResult.hidden = false;
   announce(ui.evalStatus, job.status === "done" ? "The eval is done." : `The eval ${job.status}.`);
   ui.evalResult.focus();
@@ -315,9 +312,28 @@ function answerList(summary) {
   return el("dl", { className: "scores" }, items);
 }
 
+/** Fetch the report with the session (a link could not carry it) and save it as a file. */
+async function saveReport() {
+  const url = ui.evalReport.dataset.report;
+  if (!url) return;
+  try {
+    const response = await fetch(url, { headers: headers() });
+    if (!response.ok) throw new ApiError(await readDetail(response) || `HTTP ${response.status}`);
+    const file = URL.createObjectURL(await response.blob());
+    const save = el("a", { attrs: { href: file, download: `studyhall-${COURSE}-eval.html` } });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(file), 60_000);
+  } catch (error) {
+    announce(ui.evalStatus, `Could not fetch the report: ${error.message}`);
+  }
+}
+
 // --- wiring -------------------------------------------------------------------------
 
 function wire() {
+  ui.evalReport.addEventListener("click", saveReport);
   ui.uploadForm.addEventListener("submit", (event) => {
     event.preventDefault();
     uploadFiles();

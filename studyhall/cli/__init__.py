@@ -10,6 +10,7 @@
     studyhall serve --port 8000; studyhall mcp                             # serve.py
     studyhall eval retrieval --course genai-basics                         # evals.py
     studyhall lti add-platform …                                           # lti.py
+    studyhall course visibility genai-basics public; studyhall keys create …  # access.py
     studyhall settings                                                      # settings.py
 
 Errors map to exit statuses in one place, :mod:`studyhall.cli.common`: 2 for what the
@@ -23,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from studyhall.cli import answers, courses, demos, evals, lti, serve, settings
+from studyhall.cli import access, answers, courses, demos, evals, lti, serve, settings
 
 app = typer.Typer(
     help="studyhall: an offline course assistant. Ingest a course, then search or serve it.",
@@ -45,6 +46,8 @@ for module in (courses, answers, demos, serve, settings):
     app.add_typer(module.app)
 app.add_typer(evals.app, name="eval")
 app.add_typer(lti.app, name="lti")
+app.add_typer(access.course_app, name="course")
+app.add_typer(access.keys_app, name="keys")
 
 
 def main() -> None:

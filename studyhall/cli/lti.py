@@ -24,7 +24,11 @@ def add_platform(
         help="CONTEXT_ID=COURSE: the LMS course (context id) that opens a studyhall course "
              "(repeatable).")] = None,
     default_course: Annotated[str | None, typer.Option(
-        help="The studyhall course for any other LMS course.")] = None,
+        help="The studyhall course for any other LMS course (opened as a student).")] = None,
+    page_origin: Annotated[list[str] | None, typer.Option(
+        help="An origin of the platform's course pages, which may frame the launched pages, "
+             "e.g. https://school.instructure.com (repeatable; default: the auth endpoint's "
+             "origin).")] = None,
 ) -> None:
     """Register (or replace) a platform: Canvas, Moodle or any LTI 1.3 LMS."""
     from pydantic import ValidationError
@@ -41,7 +45,8 @@ def add_platform(
         platform = add_platform(load_settings().database, issuer=issuer, client_id=client_id,
                                 deployment_ids=deployment_id, auth_login_url=auth_login_url,
                                 jwks_url=jwks_url, auth_token_url=auth_token_url,
-                                context_courses=mapping, default_course=default_course)
+                                context_courses=mapping, default_course=default_course,
+                                page_origins=page_origin)
     except (ValidationError, ValueError) as exc:  # the platform record's own validation
         raise fail(str(exc)) from None
     typer.echo(f"platform {platform.issuer} (client {platform.client_id}) registered")

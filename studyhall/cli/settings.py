@@ -7,18 +7,18 @@ from typing import Annotated
 import typer
 
 from studyhall.cli.common import command, load_settings
-from studyhall.core.settings import Settings, markdown_table, setting_fields
+from studyhall.core.settings import Settings, setting_fields, settings_page
 
 app = typer.Typer()
 
 
 @command(app)
 def settings(docs: Annotated[bool, typer.Option(
-        "--docs", help="Print the Markdown table of every setting (docs/settings.md).")] = False,
+        "--docs", help="Print docs/settings.md, with the table of every setting.")] = False,
              ) -> None:
     """The settings in effect (from STUDYHALL_* variables), one per line."""
     if docs:
-        typer.echo(markdown_table(Settings), nl=False)
+        typer.echo(settings_page(), nl=False)
         return
     current = load_settings()
     for variable, _, _ in setting_fields(Settings):

@@ -61,6 +61,21 @@ class InvalidRequest(UsageError):
         return [(self.field, str(self))]
 
 
+class Unauthorized(StudyhallError):
+    """No credentials that reach this: sign in (an LTI launch, an API key, the admin token)."""
+
+    kind = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(StudyhallError):
+    """Credentials that check out, but do not reach this."""
+
+    kind = "forbidden"
+
+
 class NotFound(StudyhallError, LookupError):
     kind = "not_found"
 

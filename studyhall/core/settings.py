@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+# Who may read a course: anyone, its LMS users (an LTI session or an API key of the
+# course), or only its instructors and the admin (api/access/policy.py decides).
+Visibility = Literal["public", "lms", "private"]
 # The answer prompt's layouts (generator/prompts.py defines each); only "default" is the
 # measured best, the others are the variants measured against it (docs/experiments.md).
 PromptStrategyName = Literal[
@@ -149,6 +152,12 @@ class EmbedSettings(BaseModel):
     )
 
 
+class AccessSettings(BaseModel):
+    default_visibility: Visibility = Field(
+        "lms", description="Visibility of a course nobody has set one for (`studyhall course "
+        "visibility ID public|lms|private` sets one).")
+
+
 class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `studyhall serve` binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port `studyhall serve` binds.")
@@ -196,6 +205,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     demos: DemoSettings = Field(default_factory=DemoSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @property
@@ -249,6 +259,26 @@ def _shown(default: object) -> str:
 
         return json.dumps(default)
     return str(default)
+
+
+SETTINGS_PAGE = """# Settings
+
+Every setting of studyhall, from the environment with the prefix `STUDYHALL_`; nested groups
+use `__` (`STUDYHALL_RETRIEVAL__MODE=dense`). One pydantic-settings object
+(`studyhall/core/settings.py`) reads them. This page is generated from its field
+descriptions (`make docs` writes it, `studyhall settings --docs` prints it), and
+`tests/test_docs.py` fails when the two differ. `studyhall settings` prints the values in
+effect.
+
+Changing the embedder needs `studyhall ingest PATH --course ID --rebuild`: studyhall refuses
+to mix vectors of two models and says so.
+
+"""
+
+
+def settings_page() -> str:
+    """docs/settings.md: the page above, then the table of every setting."""
+    return SETTINGS_PAGE + markdown_table(Settings)
 
 
 def markdown_table(model: type[BaseModel] = Settings) -> str:

@@ -116,6 +116,7 @@ class Lms:
     platform: FakePlatform
     attacker_key: object
     tool: str = ""  # studyhall's base URL, as registered on the platform
+    course_page: str = ""  # the LMS's course page body, at /course
     mode: str = "resource"  # resource | deep | forged
     auth_requests: list[dict] = field(default_factory=list)
     returned: list[dict] = field(default_factory=list)  # verified deep-linking responses
@@ -165,6 +166,13 @@ def lms_server():
             return HTMLResponse("bad authorisation request", status_code=400)
         return HTMLResponse(auto_submit(query["redirect_uri"], {
             "id_token": lms.id_token(query["nonce"]), "state": query.get("state", "")}))
+
+    @app.get("/course")
+    def course_page() -> HTMLResponse:
+        """The LMS's course page, where the tool is placed (in an iframe, as Canvas does)."""
+        return HTMLResponse(f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                            f"<title>LMS course</title></head><body><h1>Generative AI</h1>"
+                            f"{current['lms'].course_page}</body></html>")
 
     @app.post("/deep_link_return")
     def deep_link_return(JWT: str = Form()) -> HTMLResponse:  # noqa: N803 (the spec's name)
@@ -383,10 +391,11 @@ def login_url(studyhall, lms) -> str:
 
 
 def test_an_lti_launch_opens_the_mapped_course_for_a_student(studyhall, lms, page):
+    studyhall.app.state.access.set_visibility("tiny", "lms")  # only the launch's session reads it
     with page.expect_response(lambda r: r.url == studyhall.base + "/lti/launch") as launched:
         page.goto(login_url(studyhall, lms))
-    assert launched.value.status == 303
-    page.wait_for_url(lambda url: urlparse(url).path == "/" and "lti=" in url)
+    assert launched.value.status == 200
+    page.wait_for_url(lambda url: urlparse(url).path == "/")
 
     [auth] = lms.auth_requests  # the platform saw a proper OIDC request
     assert auth["login_hint"] == "user-7" and auth["response_type"] == "id_token"
@@ -394,9 +403,12 @@ def test_an_lti_launch_opens_the_mapped_course_for_a_student(studyhall, lms, pag
     url = urlparse(page.url)
     assert url.netloc == urlparse(studyhall.base).netloc
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
-    assert query["course"] == "tiny" and query["embed"] == "1"
-    session = studyhall.app.state.lti.read_session(query["lti"])
+    assert query == {"course": "tiny", "embed": "1"}  # no session in the address, or history
+    history = page.evaluate("window.history.length")
+    token = page.evaluate("sessionStorage.getItem('studyhall-lti')")
+    session = studyhall.app.state.lti.read_session(token)
     assert session.role == "student" and session.course == "tiny" and session.user == "user-7"
+    assert history <= 3 and token not in page.url
 
     expect(page.get_by_label("Course")).to_have_value("tiny")
     expect(page.locator("#picker")).to_be_hidden()  # embedded: the course is fixed
@@ -404,6 +416,42 @@ def test_an_lti_launch_opens_the_mapped_course_for_a_student(studyhall, lms, pag
     expect(answer_in(page).locator("button.cite")).to_have_text("[1]")
     expect(answer_in(page)).to_contain_text("tells real samples")
     assert page.js_errors == []
+
+
+def test_an_lti_launch_in_the_lms_iframe_opens_a_working_chat(studyhall, lms, page):
+    """Canvas and Moodle launch tools in an iframe: the login, the launch and the chat all
+    run framed by the LMS's course page, whose origin the platform record names."""
+    studyhall.app.state.access.set_visibility("tiny", "lms")
+    lms.course_page = f'<iframe id="tool" src="{login_url(studyhall, lms)}"></iframe>'
+    with page.expect_response(lambda r: r.url == studyhall.base + "/lti/launch") as launched:
+        page.goto(lms.base + "/course")
+    policy = launched.value.headers["content-security-policy"]
+    assert policy.endswith(f"frame-ancestors 'self' {lms.base}")
+    frame = page.frame_locator("#tool")
+    expect(frame.get_by_label("Course")).to_have_value("tiny")
+    chat = page.frame(url=lambda url: urlparse(url).path == "/")
+    assert urlparse(chat.url).query == "course=tiny&embed=1"
+    question = frame.get_by_label("Your question")
+    expect(frame.get_by_label("Course")).to_be_enabled()
+    question.fill("what does the discriminator do")
+    question.press("Enter")
+    expect(frame.locator(".msg-assistant button.cite").first).to_have_text("[1]")
+    assert page.js_errors == []
+
+
+def test_the_launched_page_refuses_to_be_framed_by_a_site_the_platform_does_not_name(
+        studyhall, lms, page):
+    registered = studyhall.app.state.lti.platforms.get(ISSUER, CLIENT_ID)
+    studyhall.app.state.lti.platforms.add(registered.model_copy(
+        update={"page_origins": [BLOCKED_FOR]}))
+    lms.course_page = f'<iframe id="tool" src="{login_url(studyhall, lms)}"></iframe>'
+    refused = lambda message: "frame-ancestors" in message.text  # noqa: E731
+    with (page.expect_response(lambda r: r.url == studyhall.base + "/lti/launch") as launched,
+          page.expect_console_message(refused)):
+        page.goto(lms.base + "/course")
+    assert launched.value.headers["content-security-policy"].endswith(
+        f"frame-ancestors 'self' {BLOCKED_FOR}")
+    expect(page.frame_locator("#tool").locator("#question")).to_have_count(0)
 
 
 def test_a_deep_linking_launch_posts_a_signed_link_back_to_the_platform(studyhall, lms, page):

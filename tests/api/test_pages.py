@@ -8,8 +8,8 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.pages import STATIC_DIR, frame_ancestors
 from api.routes import pages
-from api.routes.pages import STATIC_DIR, frame_ancestors
 from studyhall.core.settings import ServerSettings
 
 
@@ -95,7 +95,8 @@ def test_the_widget_loader_opens_the_page_in_embed_mode_from_its_own_origin():
     assert "aria-label" in script and "aria-expanded" in script
 
 
-@pytest.mark.parametrize("name", ["chat.js", "common.js", "embed.js", "instructor.js"])
+@pytest.mark.parametrize("name", ["chat.js", "common.js", "embed.js", "instructor.js",
+                                  "launch.js", "submit.js"])
 def test_the_scripts_never_parse_text_as_html(name):
     script = (STATIC_DIR / name).read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
@@ -103,19 +104,28 @@ def test_the_scripts_never_parse_text_as_html(name):
         assert sink not in script, sink
 
 
-def test_frame_ancestors_is_self_only_for_a_course_without_a_list():
-    origins = {"genai-basics": ["https://lms.example.edu"]}
-    assert frame_ancestors(origins, "other") == "frame-ancestors 'self'"
-    assert frame_ancestors(origins, None) == "frame-ancestors 'self'"
-    assert frame_ancestors({}, "genai-basics") == "frame-ancestors 'self'"
+def test_frame_ancestors_is_self_only_without_origins():
+    assert frame_ancestors([]) == "frame-ancestors 'self'"
 
 
-def test_frame_ancestors_names_the_course_origins_once_and_drops_non_origins():
-    origins = {"genai-basics": ["https://lms.example.edu/", "https://lms.example.edu",
-                                "https://*.example.org:8443", "https://x.test; script-src *",
-                                "javascript:alert(1)", "'unsafe-inline'"]}
-    assert frame_ancestors(origins, "genai-basics") == (
+def test_frame_ancestors_names_the_origins_once_and_drops_non_origins():
+    origins = ["https://lms.example.edu/", "https://lms.example.edu", "https://*.example.org:8443",
+               "https://x.test; script-src *", "javascript:alert(1)", "'unsafe-inline'"]
+    assert frame_ancestors(origins) == (
         "frame-ancestors 'self' https://lms.example.edu https://*.example.org:8443")
+
+
+def test_the_course_page_may_be_framed_by_the_lms_platforms_that_launch_it(app, client):
+    from api.lti import add_platform
+
+    add_platform(app.state.services.settings.database, issuer="https://canvas.example.edu",
+                 client_id="c1", deployment_ids=["d1"], auth_login_url="https://sso.example.edu/a",
+                 jwks_url="https://sso.example.edu/jwks", context_courses={"42": "genai-basics"},
+                 page_origins=["https://school.example.edu"])
+    policy = client.get("/?course=genai-basics&embed=1").headers["content-security-policy"]
+    assert policy.endswith("frame-ancestors 'self' https://school.example.edu")
+    assert client.get("/?course=other").headers["content-security-policy"].endswith(
+        "frame-ancestors 'self'")
 
 
 def test_the_page_for_a_course_may_be_framed_by_that_course_origins_only(app, client):

@@ -23,6 +23,9 @@ def server(bundled_service, bundled_settings):
     port = free_port()
     env = os.environ | {"STUDYHALL_DATA_DIR": str(bundled_settings.data_dir),
                         "STUDYHALL_MODELS_DIR": str(bundled_settings.model_store)}
+    # as `make run` does: the bundled course is public (new courses default to lms)
+    subprocess.run([sys.executable, "-m", "studyhall.cli", "course", "visibility",
+                    "genai-basics", "public"], env=env, check=True, capture_output=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

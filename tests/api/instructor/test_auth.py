@@ -5,7 +5,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 
-from api.instructor import CallerDep
+from api.access import CallerDep
+from api.errors import install_error_handlers
 from studyhall.core.settings import ServerSettings
 from tests.api.instructor.conftest import ADMIN, lti_headers, upload, wait_for_job
 
@@ -37,11 +38,12 @@ def test_an_instructor_session_of_the_course_may_upload_and_follow_the_job(clien
     assert wait_for_job(client, response.json()["id"], headers=headers)["status"] == "done"
 
 
-def test_the_session_may_come_in_the_query_as_the_page_link_carries_it(client, app):
+def test_a_session_in_the_query_string_is_not_read(client, app):
+    """Tokens in addresses end up in access logs and browser history: headers only."""
     token = lti_headers(app)["X-LTI-Session"]
     response = client.post(f"/v1/courses/tiny/files?lti={token}",
                            files=[("files", ("extra.md", b"# Extra\n\ntext\n"))])
-    assert response.status_code == 202, response.text
+    assert response.status_code == 401, response.text
 
 
 def test_a_forged_session_is_a_401(client, app):
@@ -59,6 +61,7 @@ def test_a_wrong_admin_token_is_a_401(client, app):
     headers = {"Authorization": "Bearer not-the-admin-token"} | lti_headers(app)
     response = upload(client, "tiny", LESSON, headers=headers)
     assert response.status_code == 401 and "wrong admin token" in response.json()["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_a_bearer_token_when_the_server_has_none_is_a_401_that_says_so(client, app):
@@ -89,6 +92,8 @@ def test_a_route_that_reads_the_course_from_its_body_checks_it_with_the_caller(a
     """The pattern POST /v1/evals uses: CallerDep, then require_instructor(body.course)."""
     bare = FastAPI()
     bare.state.services, bare.state.lti = app.state.services, app.state.lti
+    bare.state.access = app.state.access
+    install_error_handlers(bare)
 
     @bare.post("/start")
     def start(body: Body, caller: CallerDep) -> dict:

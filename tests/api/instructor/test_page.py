@@ -6,7 +6,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from api.routes.pages import STATIC_DIR
+from api.pages import STATIC_DIR
 
 SCRIPT = (STATIC_DIR / "instructor.js").read_text()
 
@@ -65,6 +65,9 @@ def test_the_script_never_parses_text_as_html():
 
 
 def test_the_script_sends_the_lti_session_and_calls_the_instructor_api():
-    assert 'params.get("lti")' in SCRIPT and '"X-LTI-Session": TOKEN' in SCRIPT
+    assert "ltiSession()" in SCRIPT and "apiHeaders(" in SCRIPT
+    assert 'params.get("lti")' not in SCRIPT  # the session never rides in an address
+    common = (STATIC_DIR / "common.js").read_text()
+    assert '"X-LTI-Session"' in common and "sessionStorage" in common
     for path in ("v1/courses/", "/files", "v1/ingest-jobs/", "v1/evals"):
         assert path in SCRIPT, path

@@ -4,17 +4,22 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import jwt
 import pytest
+from bs4 import BeautifulSoup
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 
-from api.lti import LtiService, LtiSessionDep, add_platform, lti_router
+from api.access import AccessStore, CallerDep
+from api.errors import install_error_handlers
+from api.lti import LtiService, add_platform, lti_router
 from api.lti import claims as c
+from studyhall.core.settings import Settings
+from studyhall.services import build_services
 from tests.conftest import serving
 
 ISSUER = "https://lms.example.edu"
@@ -109,15 +114,31 @@ def service(tmp_path, platform) -> LtiService:
 
 
 def tool_app(service: LtiService) -> FastAPI:
+    """The LTI routes, and ``/whoami``: the session a request's headers carry."""
     app = FastAPI()
+    database = service.platforms.path
     app.state.lti = service
+    app.state.access = AccessStore(database)
+    app.state.services = build_services(Settings(data_dir=database.parent))
+    install_error_handlers(app)
     app.include_router(lti_router)
 
     @app.get("/whoami")
-    def whoami(session: LtiSessionDep) -> dict:
-        return {"session": None if session is None else session.__dict__}
+    def whoami(caller: CallerDep) -> dict:
+        return {"session": None if caller.session is None else caller.session.__dict__}
 
     return app
+
+
+def landing(response) -> tuple[str, dict[str, str], str]:
+    """Where a launch's page sends the browser (path and query), and the session it keeps
+    in the tab's storage: read off the page, as launch.js reads it."""
+    assert response.status_code == 200, response.text
+    page = BeautifulSoup(response.text, "html.parser")
+    target = urlparse(urljoin(TOOL_URL + "/lti/launch",
+                              page.find("meta", attrs={"name": "studyhall-landing"})["content"]))
+    session = page.find("meta", attrs={"name": "studyhall-lti"})["content"]
+    return target.path, {k: v[0] for k, v in parse_qs(target.query).items()}, session
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ def test_deep_linking_posts_a_resource_link_back_to_the_platform(client, platfor
     assert response.status_code == 200
     action, token = returned_form(response.text)
     assert action == RETURN_URL
-    assert "submit()" in response.text  # submits itself
+    assert 'src="../static/submit.js"' in response.text  # submits itself, with no inline script
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "form-action 'self' https://lms.example.edu" in policy
 
     keys = jwt.PyJWKSet.from_dict(client.get("/lti/jwks").json())
     kid = jwt.get_unverified_header(token)["kid"]

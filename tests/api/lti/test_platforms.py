@@ -42,6 +42,41 @@ def test_one_issuer_may_hold_several_registrations(tmp_path):
     assert len(PlatformRegistry(database).for_issuer(MOODLE["issuer"])) == 2
 
 
+def test_http_is_allowed_on_localhost_only(tmp_path):
+    local = add_platform(tmp_path / "studyhall.sqlite", **MOODLE | {
+        "jwks_url": "http://127.0.0.1:8080/certs", "auth_login_url": "http://localhost/auth"})
+    assert local.jwks_url.startswith("http://127.0.0.1")
+
+
+def test_page_origins_default_to_the_auth_host_and_are_kept(tmp_path):
+    database = tmp_path / "studyhall.sqlite"
+    assert add_platform(database, **MOODLE).page_origins == ["https://moodle.example.edu"]
+    canvas = add_platform(database, **MOODLE | {
+        "client_id": "canvas", "page_origins": ["https://school.instructure.com/"]})
+    assert canvas.page_origins == ["https://school.instructure.com"]
+    registry = PlatformRegistry(database)
+    assert registry.get(MOODLE["issuer"], "canvas").page_origins == canvas.page_origins
+    assert registry.page_origins("genai-basics") == ["https://moodle.example.edu",
+                                                     "https://school.instructure.com"]
+    assert registry.page_origins("another") == []
+
+
+def test_a_database_from_before_page_origins_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    database = tmp_path / "studyhall.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE lti_platforms (issuer TEXT NOT NULL, client_id TEXT NOT NULL, "
+                   "deployment_ids TEXT NOT NULL, auth_login_url TEXT NOT NULL, auth_token_url "
+                   "TEXT, jwks_url TEXT NOT NULL, context_courses TEXT NOT NULL, default_course "
+                   "TEXT, PRIMARY KEY (issuer, client_id))")
+        db.execute("INSERT INTO lti_platforms VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (MOODLE["issuer"], "abc123", '["1"]', MOODLE["auth_login_url"], None,
+                    MOODLE["jwks_url"], '{"17": "genai-basics"}', None))
+    [platform] = PlatformRegistry(database).list()
+    assert platform.page_origins == [] and platform.course_for("17") == "genai-basics"
+
+
 def test_course_for_a_context_falls_back_to_the_default(tmp_path):
     platform = Platform(**MOODLE)
     assert platform.course_for("17") == "genai-basics"
@@ -50,7 +85,10 @@ def test_course_for_a_context_falls_back_to_the_default(tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("jwks_url", "file:///etc/passwd", "http(s) URL"),
+    ("jwks_url", "file:///etc/passwd", "https URL"),
+    ("jwks_url", "http://moodle.example.edu/certs.php", "http only on localhost"),
+    ("auth_login_url", "http://10.0.0.5/auth", "http only on localhost"),
+    ("page_origins", ["https://school.instructure.com/courses/1"], "scheme://host"),
     ("deployment_ids", [], "at least 1"),
     ("default_course", "Not A Course!", "course id"),
     ("context_courses", {"17": "../escape"}, "course id"),

@@ -1,4 +1,4 @@
-"""The launch session other routes read with the ``lti_session`` dependency."""
+"""The launch session other routes read from the X-LTI-Session header (api.access)."""
 
 from __future__ import annotations
 
@@ -17,25 +17,24 @@ def test_no_token_means_no_session(client):
     assert client.get("/whoami").json() == {"session": None}
 
 
-def test_session_is_read_from_the_query_or_the_header(client, service):
+def test_session_is_read_from_the_header_and_never_from_the_query(client, service):
     token = issue(service, role="instructor")
-    by_query = client.get("/whoami", params={"lti": token}).json()["session"]
     by_header = client.get("/whoami", headers={"X-LTI-Session": token}).json()["session"]
-    assert by_query == by_header
-    assert (by_query["course"], by_query["role"], by_query["context_id"]) == (
+    assert (by_header["course"], by_header["role"], by_header["context_id"]) == (
         "genai-basics", "instructor", "42")
+    assert client.get("/whoami", params={"lti": token}).json() == {"session": None}
 
 
 def test_tampered_session_is_refused(client, service):
     token = issue(service)
     header, payload, signature = token.split(".")
-    response = client.get("/whoami", params={"lti": f"{header}.{payload}.{signature[::-1]}"})
+    response = client.get("/whoami", headers={"X-LTI-Session": f"{header}.{payload}.{signature[::-1]}"})
     assert response.status_code == 401
 
 
 def test_expired_session_asks_for_a_new_launch(client, service):
     service.sessions.ttl_s = -1
-    response = client.get("/whoami", params={"lti": issue(service)})
+    response = client.get("/whoami", headers={"X-LTI-Session": issue(service)})
     assert response.status_code == 401
     assert "again" in response.json()["detail"]
 
@@ -44,4 +43,4 @@ def test_session_survives_a_restart(client, service, tmp_path):
     token = issue(service)
     restarted = LtiService(tmp_path / "data" / "studyhall.sqlite", tmp_path / "data")
     with TestClient(tool_app(restarted)) as other:
-        assert other.get("/whoami", params={"lti": token}).json()["session"] is not None
+        assert other.get("/whoami", headers={"X-LTI-Session": token}).json()["session"]

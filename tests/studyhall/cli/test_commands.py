@@ -218,3 +218,28 @@ def test_settings_lists_every_variable_with_its_value(monkeypatch, tmp_path):
     assert "STUDYHALL_ANSWER__PROMPT=best-passage-last" in lines
     assert "STUDYHALL_RETRIEVAL__MODE=hybrid" in lines
 
+
+
+def test_keys_are_made_listed_and_revoked_from_the_command_line(cli):
+    made = runner.invoke(app, ["keys", "create", "-c", "tiny", "--scope", "instruct",
+                               "--name", "grader"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    assert token.startswith("sh-") and "only time it is shown" in made.stderr
+    key_id = token.split("-")[1]
+    listed = runner.invoke(app, ["keys", "list"]).output
+    assert key_id in listed and "instruct" in listed and "'grader'" in listed
+    assert token.rsplit("-", 1)[1] not in listed
+    assert "revoked" in runner.invoke(app, ["keys", "revoke", key_id]).output
+    assert "revoked" in runner.invoke(app, ["keys", "list", "-c", "tiny"]).output
+    assert runner.invoke(app, ["keys", "create", "-c", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["keys", "revoke", "nope"]).exit_code == 2
+
+
+def test_a_course_visibility_is_printed_and_set(cli):
+    assert runner.invoke(app, ["course", "visibility", "tiny"]).output.strip() == "tiny: lms"
+    assert runner.invoke(app, ["course", "visibility", "tiny", "private"]).output.strip() == (
+        "tiny: private")
+    bad = runner.invoke(app, ["course", "visibility", "tiny", "secret"])
+    assert bad.exit_code == 2 and "visibility must be one of" in bad.output
+    assert runner.invoke(app, ["course", "visibility", "nope", "public"]).exit_code == 2
