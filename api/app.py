@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api import logs
 from api.access import AccessStore
+from api.access.ratelimit import RateLimits
 from api.errors import install_error_handlers
 from api.instructor import instructor_router
 from api.limits import UploadBodyLimit
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        logs.install()  # after the server configured its loggers
         if settings.server.warm_up:
             log.info("warming up: embedder, course indexes and the language model")
             await run_in_threadpool(services.search.warm_up)
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.lti = LtiService(settings.database, settings.data_dir, settings.server.public_url)
     app.state.access = AccessStore(settings.database,
                                    default_visibility=settings.access.default_visibility)
+    app.state.limits = RateLimits(settings.access)
     install_error_handlers(app)
     # Uploads get their own limit; max_body_bytes on top leaves room for the form's envelope.
     app.add_middleware(UploadBodyLimit, max_bytes=settings.server.max_body_bytes,
@@ -59,7 +63,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(lti_router)
     app.include_router(instructor_router)
     # MCP over streamable HTTP at /mcp, over the same services.
-    mcp_server = build_mcp(services, app.state.access, app.state.lti)
+    mcp_server = build_mcp(services, app.state.access, app.state.lti, app.state.limits)
     mcp_app = mcp_server.streamable_http_app(streamable_http_path="/mcp",
                                              host=settings.server.host)
     app.router.routes.extend(mcp_app.routes)

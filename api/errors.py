@@ -26,6 +26,7 @@ STATUS: dict[Kind, int] = {
     "conflict": 409,
     "too_large": 413,
     "unsupported": 415,
+    "rate_limited": 429,
     "cancelled": 499,  # client closed request (nginx's code)
     "failed": 500,
     "busy": 503,

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import AccessStore, require_reader
 from api.access.callers import resolve_caller
+from api.access.ratelimit import Family, RateLimits
 from api.lti import LtiService
 from api.schemas import AnswerOut, DemoRunOut, HitOut
 from demos.registry import DemoRunner, InvalidParameters
@@ -38,7 +39,7 @@ INSTRUCTIONS = (
 
 
 def build_mcp(services: Services, access: AccessStore | None = None,
-              lti: LtiService | None = None) -> MCPServer:
+              lti: LtiService | None = None, limits: RateLimits | None = None) -> MCPServer:
     """An MCP server over the services' search, answers (built on first use) and demos.
 
     Over HTTP (``access`` and ``lti`` given) each call is made as the caller its headers
@@ -47,8 +48,9 @@ def build_mcp(services: Services, access: AccessStore | None = None,
     """
     server = MCPServer("studyhall", instructions=INSTRUCTIONS)
 
-    def reader(ctx: Context, course: str) -> None:
-        """Return if the caller may read ``course``, else fail the tool with the reason."""
+    def reader(ctx: Context, course: str, family: Family) -> None:
+        """Return if the caller may read ``course`` and is within its rate, else fail the
+        tool with the reason."""
         if access is None or lti is None or ctx.headers is None:
             return  # stdio: the local operator
         try:
@@ -56,6 +58,8 @@ def build_mcp(services: Services, access: AccessStore | None = None,
                                     admin_token=services.settings.server.admin_token,
                                     foreign="ignore")
             require_reader(caller, access, services.search.catalog, course)
+            if limits is not None:
+                limits.hit(family, caller)
         except StudyhallError as exc:
             raise ToolError(str(exc)) from None
 
@@ -68,7 +72,7 @@ def build_mcp(services: Services, access: AccessStore | None = None,
     ) -> list[dict[str, Any]]:
         """Search a course; each passage comes with its location (lesson, section, page,
         slide or cell) to cite."""
-        reader(ctx, course)
+        reader(ctx, course, "search")
         hits = await run_in_threadpool(services.search.search, query, course, k)
         return [HitOut.from_hit(hit).model_dump(mode="json") for hit in hits]
 
@@ -80,7 +84,7 @@ def build_mcp(services: Services, access: AccessStore | None = None,
     ) -> dict[str, Any]:
         """Answer from the course with numbered citations, or say the course does not
         cover it (with the closest lessons)."""
-        reader(ctx, course)
+        reader(ctx, course, "answers")
         answer = await run_in_threadpool(lambda: services.answers.ask(question, course,
                                                                       history=[]))
         return AnswerOut.from_answer(answer).model_dump(mode="json")

@@ -8,15 +8,28 @@ there is one JSON shape of a hit, an answer or a demo run.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from demos.registry import ToolRun
 from generator.results import Answer, Timings
 from ingest.store import Manifest
 from retriever.base import Hit
+from studyhall.core.errors import text_problem
 from studyhall.core.settings import Visibility
+
+
+def _text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A string field of a request: refused with a 422 naming the field when it holds a NUL or a
+# lone UTF-16 surrogate (a JSON "\ud800"), which no tokenizer or database takes.
+Text = Annotated[str, AfterValidator(_text)]
 
 
 def figure_url(run_id: str, name: str) -> str:
@@ -27,10 +40,6 @@ def figure_url(run_id: str, name: str) -> str:
 def report_urls(job_id: str) -> dict[str, str]:
     """Where ``GET /v1/evals/{id}/report.{kind}`` serves a finished eval's reports."""
     return {kind: f"/v1/evals/{job_id}/report.{kind}" for kind in ("html", "md", "json")}
-
-
-class Message(BaseModel):
-    detail: str
 
 
 class AnchorOut(BaseModel):
@@ -349,3 +358,39 @@ class NewApiKeyOut(BaseModel):
 class VisibilityOut(BaseModel):
     course: str
     visibility: Visibility
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error's body: ``detail`` says what is wrong, as a message or (a request field at
+    fault) FastAPI's list of ``{loc, msg, type}``; some errors add a key, e.g. the
+    ``known_courses`` of an unknown course."""
+
+    model_config = {"extra": "allow"}
+    detail: str | list[FieldProblem]
+
+
+_MEANING = {
+    400: "The request is not one this route takes.",
+    401: "No credentials, or ones that do not check out (the reason says which).",
+    403: "The credentials do not reach this course or this action.",
+    404: "No such course, session, job, demo or key.",
+    409: "The course's index was built by another embedder: rebuild it.",
+    413: "Over a size limit (the message names it).",
+    415: "A file type no loader reads.",
+    422: "A parameter is wrong (the message names it and what it may be).",
+    429: "Over a rate limit or a conversation's question limit: see Retry-After.",
+    499: "The client went away; the work was stopped.",
+    503: "Busy (see Retry-After), or a model is missing on the server.",
+    504: "Ran past its time limit.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that answers these error statuses, one body shape."""
+    return {code: {"model": ErrorBody, "description": _MEANING[code]} for code in codes}

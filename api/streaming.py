@@ -14,6 +14,9 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, closing
 
+from api.errors import STATUS
+from studyhall.core.errors import StudyhallError
+
 log = logging.getLogger(__name__)
 _END = object()
 POLL_SECONDS = 0.5
@@ -63,9 +66,30 @@ async def bridge(start: Callable[[threading.Event], Iterator],
         await asyncio.shield(worker) if worker.done() else None
 
 
+def stream_error(exc: BaseException) -> dict[str, object]:
+    """An error that ends a stream already under way, as its last event says it: a studyhall
+    error's own message and kind; anything else only that it failed (the details go to the
+    log, not to the client)."""
+    if isinstance(exc, StudyhallError):
+        return {"message": str(exc), "type": exc.kind, "code": STATUS[exc.kind]}
+    log.error("an answer stream failed", exc_info=exc)
+    return {"message": "the answer failed on the server; try again", "type": "failed",
+            "code": 500}
+
+
 def sse(event: str, data: dict | str) -> str:
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     return f"event: {event}\ndata: {payload}\n\n"
+
+
+async def run_turn(turn, is_disconnected: Callable[[], Awaitable[bool]]):
+    """A prepared turn run to its answer in a worker thread, for a JSON reply; None when the
+    client went away first (its generation is stopped and its queue place freed, as for a
+    stream)."""
+    async for kind, payload in turn_events(turn, is_disconnected):
+        if kind == "done":
+            return payload
+    return None
 
 
 async def turn_events(turn, is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator:

@@ -65,6 +65,7 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 PROMPT_MARGIN = 48  # tokens for the chat template's own markup
+TURN_CHARS = 1500  # of each earlier turn, for rewriting a follow-up
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class AnswerService:
     # --- one message --------------------------------------------------------------
 
     def prepare(self, question: str, course: str, *, session_id: str | None = None,
-                history: list[tuple[str, str]] | None = None) -> ChatTurn:
+                history: list[tuple[str, str]] | None = None,
+                owner: str | None = None) -> ChatTurn:
         """Check the request and take a place in the model queue, now: a bad question,
         an unknown course or session raise here, and a full queue raises ``Busy``, before
         anything is generated (the API turns these into 4xx/503 before sending a 200).
@@ -146,10 +148,16 @@ class AnswerService:
 
         A conversation is either stored (``session_id``; a new session when omitted) or
         passed in whole by a stateless caller (``history``: (role, text) pairs, oldest
-        first; nothing is stored).
+        first; nothing is stored). A stored session belongs to ``owner``: continuing one of
+        someone else's is an unknown session.
         """
         started = time.perf_counter()
-        request = self.search.validate(question, course, k=self.settings.answer.sources)
+        request = self.search.validate(question, course, k=self.settings.answer.sources,
+                                       field="question")
+        if (session_id is not None and self.store is not None
+                and self.store.session_course(session_id, owner) != request.course):
+            raise InvalidRequest("session_id",
+                                 f"session {session_id!r} belongs to another course")
         if self.demos is not None and (demo := route(question)) is not None:
             try:
                 self.demos.tool(demo.tool).parse(demo.params)
@@ -157,14 +165,10 @@ class AnswerService:
                 raise InvalidRequest("question", str(exc)) from None
             return DemoTurn(runner=self.demos, search=self.search, request=demo,
                             question=question, course=request.course, store=self.store,
-                            session_id=session_id, started=started)
-        if (session_id is not None and self.store is not None
-                and self.store.session_course(session_id) != request.course):
-            raise InvalidRequest("session_id",
-                                 f"session {session_id!r} belongs to another course")
+                            session_id=session_id, owner=owner, started=started)
         return AnswerTurn(service=self, request=request, question=question,
-                          session_id=session_id, history=history, ticket=self.queue.enter(),
-                          started=started)
+                          session_id=session_id, history=history, owner=owner,
+                          ticket=self.queue.enter(), started=started)
 
     def ask(self, question: str, course: str, **conversation) -> Answer:
         return self.prepare(question, course, **conversation).run()
@@ -207,7 +211,7 @@ class AnswerService:
         limit = 2 * self.settings.answer.history_turns
         if store is None:
             return turn.session_id, (turn.history or [])[-limit:] if limit else []
-        session_id = turn.session_id or store.new_session(turn.request.course)
+        session_id = turn.session_id or store.new_session(turn.request.course, turn.owner)
         return session_id, store.recent_turns(session_id, limit)
 
     def retrieve(self, request: SearchRequest, question: str, ticket: Ticket,
@@ -313,8 +317,16 @@ class AnswerService:
 
     def rewrite(self, turns: list[tuple[str, str]], question: str,
                 cancel: threading.Event | None) -> str:
-        """A follow-up as a standalone question ("" if unusable)."""
-        return self._one_line(rewrite_messages(turns, question), cancel)
+        """A follow-up as a standalone question ("" if unusable). Each earlier turn is cut
+        to its first :data:`TURN_CHARS` characters, and the oldest turns are left out until
+        the prompt fits the context window: a caller's history cannot overrun it."""
+        room = self.generator.context_window - 64 - PROMPT_MARGIN
+        kept = [(role, text[:TURN_CHARS]) for role, text in turns]
+        messages = rewrite_messages(kept, question)
+        while kept and sum(self.generator.count_tokens(m.content) for m in messages) > room:
+            kept = kept[1:]
+            messages = rewrite_messages(kept, question)
+        return self._one_line(messages, cancel)
 
     def _one_line(self, messages, cancel: threading.Event | None) -> str:
         params = GenerationParams(max_tokens=64, stop=("\n",))
@@ -365,10 +377,12 @@ class AnswerTurn:
     question: str
     session_id: str | None
     history: list[tuple[str, str]] | None
+    owner: str | None
     ticket: Ticket
     started: float
 
     def stream(self, cancel: threading.Event | None = None) -> Iterator[Event]:
+        self.ticket.cancel = cancel  # a caller gone while it waits gives its place up
         try:
             yield from self.service.answer(self, cancel)
         finally:

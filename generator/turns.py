@@ -60,6 +60,7 @@ class DemoTurn:
     course: str
     store: ConversationStore | None
     session_id: str | None
+    owner: str | None
     started: float
 
     def stream(self, cancel: threading.Event | None = None) -> Iterator[Event]:
@@ -73,7 +74,7 @@ class DemoTurn:
         citations = (Citation(1, hit),) if hit else ()
         session_id, message_id = self.session_id, None
         if self.store is not None:
-            session_id = session_id or self.store.new_session(self.course)
+            session_id = session_id or self.store.new_session(self.course, self.owner)
             self.store.add_message(session_id, "user", self.question)
             message_id = self.store.add_message(
                 session_id, "assistant", text, citations=citation_records(citations))

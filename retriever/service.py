@@ -21,7 +21,7 @@ from retriever.bm25 import Bm25Retriever
 from retriever.dense import DenseRetriever, QueryEncoder
 from retriever.hybrid import HybridRetriever
 from retriever.mmr import mmr as mmr_rerank
-from studyhall.core.errors import InvalidRequest, QueryTooLong
+from studyhall.core.errors import InvalidRequest, QueryTooLong, text_problem
 from studyhall.core.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
@@ -119,15 +119,22 @@ class SearchService:
         mmr: bool = False,
         documents: Sequence[str] = (),
         lessons: Sequence[str] = (),
+        *,
+        field: str = "query",
     ) -> SearchRequest:
+        """The request, checked; ``field`` names the query in messages (``question`` for an
+        answer)."""
         limits = self.settings.retrieval
         if not isinstance(query, str) or not query.strip():
-            raise InvalidRequest("query", "query must not be empty")
+            raise InvalidRequest(field, f"{field} must not be empty")
         if len(query) > limits.max_query_chars:
             raise QueryTooLong(
-                "query",
-                f"query is {len(query):,} characters; the limit is {limits.max_query_chars:,}",
+                field,
+                f"{field} is {len(query):,} characters; the limit is {limits.max_query_chars:,}",
             )
+        problem = text_problem(query)
+        if problem:
+            raise InvalidRequest(field, f"{field} {problem}")
         k = limits.default_k if k is None else k
         if not 1 <= k <= limits.max_k:
             raise InvalidRequest("k", f"k must be between 1 and {limits.max_k}, got {k}")

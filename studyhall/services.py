@@ -91,8 +91,9 @@ def build_services(settings: Settings, *, search: SearchService | None = None,
         from generator.backends import build_generator
 
         model = generator or build_generator(settings.generator, settings.model_store)
-        return AnswerService(settings, search, model,
-                             store or ConversationStore(settings.database), demos=demos)
+        conversations = store or ConversationStore(
+            settings.database, retention_days=settings.access.conversation_retention_days)
+        return AnswerService(settings, search, model, conversations, demos=demos)
 
     ingestor = Ingestor(search.catalog, search.embedder, settings.ingest)
     return Services(settings, search=search, demos=demos, ingestor=ingestor,

@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access.callers import Caller, resolve_caller
+from api.access.ratelimit import RateLimits
 from api.access.store import AccessStore
 from api.deps import SettingsDep
 from ingest.catalog import Catalog, UnknownCourse
@@ -69,6 +70,13 @@ def require_instructor(course: str, caller: CallerDep) -> Caller:
 InstructorDep = Annotated[Caller, Depends(require_instructor)]
 
 
+def get_limits(request: Request) -> RateLimits:
+    return request.app.state.limits
+
+
+LimitsDep = Annotated[RateLimits, Depends(get_limits)]
+
+
 def readable_courses(caller: Caller, access: AccessStore, course_ids: list[str]) -> list[str]:
     """The courses of ``course_ids`` the caller may read (and so may know exist)."""
     return [c for c in course_ids if caller.may_read(c, access.visibility(c))]
@@ -84,4 +92,5 @@ def require_reader(caller: Caller, access: AccessStore, catalog: Catalog, course
 
 
 __all__ = ["AccessDep", "AccessStore", "Caller", "CallerDep", "ClientCallerDep", "InstructorDep",
+           "LimitsDep",
            "readable_courses", "require_instructor", "require_reader"]

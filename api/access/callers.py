@@ -46,6 +46,7 @@ class Caller:
     key: ApiKey | None = None
     admin: bool = False
     client: str = ""  # the anonymous browser's id, or the client's address
+    address: str = ""  # the client's network address
 
     @property
     def grants(self) -> Grants:
@@ -127,7 +128,7 @@ def resolve_caller(headers: Mapping[str, str], client_address: str, *, access: A
         elif foreign == "refuse":
             raise Unauthorized("wrong admin token, and not a studyhall API key (sh-…)")
     client = lower.get(CLIENT_HEADER, "")
-    return Caller(session=session, key=key, admin=admin,
+    return Caller(session=session, key=key, admin=admin, address=client_address,
                   client=client if _CLIENT_ID.match(client) else client_address)
 
 

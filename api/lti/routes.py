@@ -15,7 +15,7 @@ from api.lti.launch import STATE_COOKIE, LaunchRejected
 from api.lti.platforms import origin_of
 from api.lti.service import LtiService
 from api.pages import launch_page, page_headers
-from api.schemas import Jwks, Message
+from api.schemas import ErrorBody, Jwks
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def jwks(service: LtiServiceDep) -> Jwks:
 
 _LOGIN = {"status_code": 302, "response_class": RedirectResponse, "responses": {
     302: {"description": "To the platform's OIDC authorisation endpoint."},
-    400: {"model": Message, "description": "Not a login this tool knows."}}}
+    400: {"model": ErrorBody, "description": "Not a login this tool knows."}}}
 
 
 @router.get("/login", **_LOGIN)
@@ -84,7 +84,9 @@ def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> 
     200: {"description": "A resource link: a page that opens the chat (students) or the "
           "instructor page, handing the session over in the tab's storage; a deep linking "
           "request: a page that posts the signed reply back to the platform."},
-    401: {"model": Message, "description": "The launch failed a check; the reason."}})
+    401: {"model": ErrorBody, "description": "The launch failed a check; the reason."},
+    413: {"model": ErrorBody, "description": "The form is over the size limit."},
+    422: {"model": ErrorBody, "description": "The form is not one a platform posts."}})
 def launch(request: Request, service: LtiServiceDep, id_token: Annotated[str, Form()] = "",
            state: Annotated[str, Form()] = "") -> Response:
     """The platform's form post with the id_token: validate, then open the course."""

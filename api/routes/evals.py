@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.access import CallerDep
 from api.access.callers import HOW_TO_SIGN_IN
 from api.deps import EvalJobsDep
-from api.schemas import EvalJobList, EvalJobOut
+from api.schemas import EvalJobList, EvalJobOut, Text, errors
 from retriever.service import CONFIGS
 from studyhall.core.errors import InvalidRequest, Unauthorized
 
@@ -22,7 +22,7 @@ MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8
 
 
 class EvalBody(BaseModel):
-    course: str = Field(description="Course id, see GET /v1/courses.")
+    course: Text = Field(description="Course id, see GET /v1/courses.")
     kind: Literal["retrieval", "answers"] = Field(
         description="retrieval: seconds, no model; answers: every question through the model.")
     limit: int | None = Field(None, ge=1, le=10000, description="Only the first N questions.")
@@ -30,7 +30,8 @@ class EvalBody(BaseModel):
         None, min_length=1, description="Retrieval configurations to compare.")
 
 
-@router.post("", status_code=202, response_model=EvalJobOut)
+@router.post("", status_code=202, response_model=EvalJobOut,
+             responses=errors(401, 403, 404, 413, 422, 503))
 def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
     """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``. Needs an
     LTI instructor session of the course or the admin token."""
@@ -39,7 +40,7 @@ def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobO
         jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs))
 
 
-@router.get("", response_model=EvalJobList)
+@router.get("", response_model=EvalJobList, responses=errors(401, 403, 422))
 def list_evals(jobs: EvalJobsDep, caller: CallerDep, course: str | None = None) -> EvalJobList:
     """The eval jobs of a course, newest first. An instructor sees their course's (the
     course parameter may be left out); the admin token sees every course's."""
@@ -54,7 +55,7 @@ def list_evals(jobs: EvalJobsDep, caller: CallerDep, course: str | None = None) 
     return EvalJobList(jobs=[EvalJobOut.from_job(job) for job in jobs.list(course)])
 
 
-@router.get("/{job_id}", response_model=EvalJobOut)
+@router.get("/{job_id}", response_model=EvalJobOut, responses=errors(401, 403, 404))
 def get_eval(job_id: str, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
     """Status (queued, running, done, failed, interrupted), progress, headline numbers and,
     when done, the report's URLs. For the course's instructors and the admin."""
@@ -64,7 +65,7 @@ def get_eval(job_id: str, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
 
 
 @router.get("/{job_id}/report.{kind}", response_class=FileResponse, responses={200: {
-    "content": {media: {} for media in MEDIA.values()}}})
+    "content": {media: {} for media in MEDIA.values()}}, **errors(401, 403, 404, 422)})
 def get_report(job_id: str, kind: Literal["html", "md", "json"], jobs: EvalJobsDep,
                caller: CallerDep):
     """The report (it lists questions and the answers given): for the course's

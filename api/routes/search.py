@@ -7,32 +7,36 @@ import time
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.access import AccessDep, CallerDep, require_reader
+from api.access import AccessDep, CallerDep, LimitsDep, require_reader
 from api.deps import SearchServiceDep
-from api.schemas import HitOut, SearchResponse
+from api.schemas import HitOut, SearchResponse, Text, errors
 from studyhall.core.settings import RetrievalMode
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
 class SearchBody(BaseModel):
-    query: str = Field(description="The question, in plain words.")
-    course: str = Field(description="Course id, see GET /v1/courses.")
+    query: Text = Field(description="The question, in plain words.")
+    course: Text = Field(description="Course id, see GET /v1/courses.")
     k: int | None = Field(None, description="Passages to return (1 … the server's max_k).")
     mode: RetrievalMode | None = Field(
         None, description="Retrieval mode; the server's default when omitted."
     )
     mmr: bool = Field(False, description="Re-rank for diversity (maximal marginal relevance).")
-    documents: list[str] = Field(default_factory=list, description="Only these source files.")
-    lessons: list[str] = Field(default_factory=list, description="Only these lessons.")
+    documents: list[Text] = Field(default_factory=list, max_length=100,
+                                  description="Only these source files.")
+    lessons: list[Text] = Field(default_factory=list, max_length=100,
+                                description="Only these lessons.")
 
 
-@router.post("/search", response_model=SearchResponse)
-def search(body: SearchBody, service: SearchServiceDep, caller: CallerDep,
-           access: AccessDep) -> SearchResponse:
+@router.post("/search", response_model=SearchResponse,
+             responses=errors(401, 403, 404, 409, 413, 422, 429, 503))
+def search(body: SearchBody, service: SearchServiceDep, caller: CallerDep, access: AccessDep,
+           limits: LimitsDep) -> SearchResponse:
     """Passages of a course ranked for a question, each with its citation anchor."""
     started = time.perf_counter()
     require_reader(caller, access, service.catalog, body.course)
+    limits.hit("search", caller)
     request = service.validate(
         body.query, body.course, body.k, body.mode, body.mmr, body.documents, body.lessons
     )

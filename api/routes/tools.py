@@ -11,8 +11,10 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.access import ClientCallerDep, LimitsDep
 from api.deps import DemoRunnerDep
-from api.schemas import DemoRunOut, ToolList, ToolOut
+from api.schemas import DemoRunOut, ToolList, ToolOut, errors
+from demos.registry import run_id
 
 router = APIRouter(prefix="/v1/tools", tags=["tools"])
 
@@ -27,12 +29,16 @@ def list_tools(runner: DemoRunnerDep) -> ToolList:
     ])
 
 
-@router.post("/{name}", response_model=DemoRunOut)
-async def run_tool(name: str, runner: DemoRunnerDep, request: Request,
+@router.post("/{name}", response_model=DemoRunOut,
+             responses=errors(404, 413, 422, 429, 499, 503, 504))
+async def run_tool(name: str, runner: DemoRunnerDep, request: Request, caller: ClientCallerDep,
+                   limits: LimitsDep,
                    params: Annotated[dict[str, Any] | None, Body()] = None) -> DemoRunOut:
     """Run a demo (or return the kept run for the same parameters): metrics, explanation,
     lesson and figure URLs. A client that disconnects cancels the run."""
     runner.tool(name).parse(params)  # 404 / 422 before any work
+    if runner.load(run_id(name, runner.tool(name).parse(params))) is None:
+        limits.hit("demos", caller)  # a kept run costs nothing
     stop = threading.Event()
     task = asyncio.ensure_future(
         run_in_threadpool(lambda: runner.run(name, params, cancel=stop.is_set)))
@@ -43,7 +49,7 @@ async def run_tool(name: str, runner: DemoRunnerDep, request: Request,
     return DemoRunOut.from_run(task.result())
 
 
-@router.get("/runs/{run_id}", response_model=DemoRunOut)
+@router.get("/runs/{run_id}", response_model=DemoRunOut, responses=errors(404))
 def get_run(run_id: str, runner: DemoRunnerDep) -> DemoRunOut:
     run = runner.load(run_id)
     if run is None:
@@ -52,7 +58,7 @@ def get_run(run_id: str, runner: DemoRunnerDep) -> DemoRunOut:
 
 
 @router.get("/runs/{run_id}/figures/{name}.png", response_class=FileResponse,
-            responses={200: {"content": {"image/png": {}}}})
+            responses={200: {"content": {"image/png": {}}}, **errors(404)})
 def get_figure(run_id: str, name: str, runner: DemoRunnerDep) -> FileResponse:
     path = runner.figure_path(run_id, name)
     if path is None:

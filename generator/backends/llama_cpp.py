@@ -62,6 +62,8 @@ class LlamaCppGenerator:
                cancel: threading.Event | None = None) -> Iterator[str]:
         self.load()
         with self._lock:
+            if cancel is not None and cancel.is_set():
+                return  # gone before the prompt was read: do not read it
             chunks = self._llm.create_chat_completion(
                 messages=[m.as_dict() for m in messages],
                 max_tokens=params.max_tokens,

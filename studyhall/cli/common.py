@@ -27,7 +27,8 @@ FAILURE = 1
 EXIT: dict[Kind, int] = {
     "usage": USAGE, "unauthorized": USAGE, "forbidden": USAGE, "not_found": USAGE,
     "too_large": USAGE, "unsupported": USAGE,
-    "conflict": FAILURE, "busy": FAILURE, "unavailable": FAILURE, "timeout": FAILURE,
+    "conflict": FAILURE, "busy": FAILURE, "rate_limited": FAILURE, "unavailable": FAILURE,
+    "timeout": FAILURE,
     "cancelled": FAILURE, "failed": FAILURE,
 }
 

@@ -23,6 +23,7 @@ Kind = Literal[
     "conflict",  # the state on disk disagrees (an index built by another embedder)
     "too_large",  # a question, body or upload over its limit
     "unsupported",  # a file type no loader reads
+    "rate_limited",  # over a caller's rate limit: try again later
     "busy",  # the queue is full: try again later
     "unavailable",  # a model or library is missing: the installation, not the request
     "timeout",  # ran past its time limit
@@ -74,6 +75,18 @@ class Forbidden(StudyhallError):
     """Credentials that check out, but do not reach this."""
 
     kind = "forbidden"
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be taken as text ("contains a NUL character", "is not valid
+    Unicode: a lone surrogate at character 3"), or None when it can."""
+    if "\x00" in text:
+        return f"contains a NUL character (at character {text.index(chr(0))})"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid Unicode: a lone surrogate at character {exc.start}"
+    return None
 
 
 class NotFound(StudyhallError, LookupError):

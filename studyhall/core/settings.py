@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+_RATE = re.compile(r"^\s*[1-9]\d*\s*/\s*(second|minute|hour|day)\s*$")
 # Who may read a course: anyone, its LMS users (an LTI session or an API key of the
 # course), or only its instructors and the admin (api/access/policy.py decides).
 Visibility = Literal["public", "lms", "private"]
@@ -126,6 +128,12 @@ class AnswerSettings(BaseModel):
         "rerun it.",
     )
     history_turns: int = Field(4, ge=0, le=20, description="Earlier turns used for follow-ups.")
+    max_message_chars: int = Field(
+        8000, ge=100, description="Longest message of a conversation a caller sends "
+        "(/v1/chat/completions); longer → 413.")
+    max_history_chars: int = Field(
+        32000, ge=100, description="Most characters of all the messages of one request "
+        "together; more → 413.")
     max_waiting: int = Field(
         4, ge=0, le=1000, description="Requests that may wait for the model; more get 503."
     )
@@ -156,6 +164,23 @@ class AccessSettings(BaseModel):
     default_visibility: Visibility = Field(
         "lms", description="Visibility of a course nobody has set one for (`studyhall course "
         "visibility ID public|lms|private` sets one).")
+    answers_rate: str = Field(
+        "20/minute", description="Answers one caller (an API key, an LTI user, or an "
+        "anonymous client address) may ask for (/v1/ask, chat completions, MCP ask_course); "
+        "more → 429 with Retry-After. The `limits` notation: N/second|minute|hour|day.")
+    search_rate: str = Field(
+        "120/minute", description="Searches one caller may make (/v1/search, MCP).")
+    demos_rate: str = Field("10/minute", description="Demo runs one caller may start.")
+    conversation_retention_days: float | None = Field(
+        30, gt=0, description="Stored conversations idle longer than this are deleted, with "
+        "their feedback (students' questions are personal data); None: kept.")
+
+    @field_validator("answers_rate", "search_rate", "demos_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not _RATE.match(value):
+            raise ValueError(f"a rate is N/second, N/minute, N/hour or N/day, got {value!r}")
+        return value
 
 
 class ServerSettings(BaseModel):

@@ -126,7 +126,7 @@ def test_cancelling_stops_the_generation(settings, search, tmp_path):
 
 def test_bad_questions_and_foreign_sessions_are_refused(settings, search, tmp_path, ingestor, course_dir):
     service = make_service(settings, search, ScriptedGenerator(lambda m: "x"), tmp_path)
-    with pytest.raises(InvalidRequest, match="query must not be empty"):
+    with pytest.raises(InvalidRequest, match="question must not be empty"):
         service.ask("  ", "tiny")
     ingestor.ingest(course_dir, "other")
     session = service.store.new_session("other")

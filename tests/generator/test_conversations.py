@@ -42,3 +42,37 @@ def test_unknown_session_message_and_bad_rating_are_refused(tmp_path):
         store.add_feedback(question, 1)  # feedback is on answers, not questions
     with pytest.raises(ValueError, match="rating must be 1"):
         store.add_feedback(question, 5)
+
+
+def test_a_session_belongs_to_its_owner(tmp_path):
+    store = ConversationStore(tmp_path / "db.sqlite")
+    session = store.new_session("c", owner="lti:u1")
+    assert store.session_course(session, "lti:u1") == "c"
+    for stranger in ("lti:u2", None):
+        with pytest.raises(UnknownSession):
+            store.session_course(session, stranger)
+    reply = store.add_message(session, "assistant", "an answer")
+    with pytest.raises(UnknownMessage):
+        store.add_feedback(reply, 1, owner="lti:u2")
+    assert store.add_feedback(reply, 1, owner="lti:u1")
+
+
+def test_sessions_idle_past_the_retention_are_deleted_with_their_feedback(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "db.sqlite"
+    store = ConversationStore(path, retention_days=30)
+    old, recent = store.new_session("c"), store.new_session("c")
+    for session in (old, recent):
+        store.add_feedback(store.add_message(session, "assistant", "x"), 1)
+    with sqlite3.connect(path) as db:  # the old one last spoke in 2025
+        db.execute("UPDATE messages SET created_at = '2025-01-01T00:00:00.000+00:00' "
+                   "WHERE session_id = ?", (old,))
+        db.execute("UPDATE sessions SET created_at = '2025-01-01T00:00:00.000+00:00' "
+                   "WHERE id = ?", (old,))
+    assert store.purge() == 1
+    assert store.messages(old) == [] and len(store.messages(recent)) == 1
+    with pytest.raises(UnknownSession):
+        store.session_course(old)
+    assert store.feedback_counts() == {"up": 1, "down": 0}
+    assert ConversationStore(path, retention_days=None).purge() == 0

@@ -182,3 +182,60 @@ def test_mcp_over_http_reads_a_course_as_the_caller_its_headers_name(app):
 
 def test_the_lessons_hold_the_text_the_denials_must_not_show():
     assert SECRET in LESSONS["gans.md"].lower()
+
+
+def test_each_caller_has_its_own_rate_and_over_it_gets_429_with_retry_after(app):
+    from api.access.ratelimit import RateLimits
+    from studyhall.core.settings import AccessSettings
+
+    app.state.limits = RateLimits(AccessSettings(search_rate="3/minute"))
+    client = TestClient(app)
+    body = {"query": "mode collapse", "course": "tiny"}
+    student, other = session(app, "tiny", "student"), key(app, ["tiny"])
+    assert [client.post("/v1/search", json=body, headers=student).status_code
+            for _ in range(3)] == [200, 200, 200]
+    refused = client.post("/v1/search", json=body, headers=student)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "3/minute" in refused.json()["detail"]
+    assert client.post("/v1/search", json=body, headers=other).status_code == 200  # its own
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert all(client.post("/v1/search", json=body, headers=admin).status_code == 200
+               for _ in range(5))  # the admin has no rate
+
+
+def test_dropping_the_session_id_does_not_reset_a_callers_rate(app):
+    from api.access.ratelimit import RateLimits
+    from studyhall.core.settings import AccessSettings
+
+    app.state.limits = RateLimits(AccessSettings(answers_rate="2/minute"))
+    client = TestClient(app)
+    student = session(app, "tiny", "student")
+    ask = {"question": "what is mode collapse", "course": "tiny"}
+    first = client.post("/v1/ask", json=ask, headers=student).json()
+    client.post("/v1/ask", json=ask | {"session_id": first["session_id"]}, headers=student)
+    assert client.post("/v1/ask", json=ask, headers=student).status_code == 429  # a new one
+
+
+def test_a_conversation_and_its_feedback_belong_to_who_started_it(app):
+    client = TestClient(app)
+    ask = {"question": "what is mode collapse", "course": "tiny"}
+    alice, bob = session(app, "tiny", "student"), key(app, ["tiny"])
+    first = client.post("/v1/ask", json=ask, headers=alice).json()
+    stolen = client.post("/v1/ask", json=ask | {"session_id": first["session_id"]}, headers=bob)
+    assert stolen.status_code == 404 and "unknown session" in stolen.json()["detail"]
+    assert client.post("/v1/ask", json=ask | {"session_id": first["session_id"]},
+                       headers=alice).status_code == 200
+    vote = {"message_id": first["message_id"], "rating": 1}
+    assert client.post("/v1/feedback", json=vote, headers=bob).status_code == 404
+    assert client.post("/v1/feedback", json=vote, headers=alice).status_code == 201
+
+
+def test_anonymous_browsers_own_their_own_conversations(app):
+    app.state.access.set_visibility("tiny", "public")
+    client = TestClient(app)
+    ask = {"question": "what is mode collapse", "course": "tiny"}
+    mine, theirs = ({"X-Studyhall-Client": c * 32} for c in "ab")
+    first = client.post("/v1/ask", json=ask, headers=mine).json()
+    again = ask | {"session_id": first["session_id"]}
+    assert client.post("/v1/ask", json=again, headers=theirs).status_code == 404
+    assert client.post("/v1/ask", json=again, headers=mine).status_code == 200

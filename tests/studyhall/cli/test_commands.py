@@ -95,7 +95,7 @@ def test_ask_refuses_what_the_course_does_not_cover_and_names_the_closest_lesson
 
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["ask", "what is a GAN", "-c", "nope"], 2, "unknown course 'nope'"),
-    (["ask", "   ", "-c", "tiny"], 2, "query must not be empty"),
+    (["ask", "   ", "-c", "tiny"], 2, "question must not be empty"),
     (["ask", "x" * 3000, "-c", "tiny"], 2, "the limit is 2,000"),
 ])
 def test_ask_with_bad_input_exits_2_naming_the_problem(cli, args, code, message):
@@ -118,7 +118,7 @@ def test_chat_keeps_the_conversation_and_survives_a_bad_question(cli):
     assert result.output.count("you › ") == 6  # five lines, then the end of input
     assert "The encoder maps an input to a Gaussian in latent space [1]." in result.output
     assert "[1] vaes.md#section=the-encoder" in result.output
-    assert "error: query is 3,000 characters" in result.output  # and the chat went on
+    assert "error: question is 3,000 characters" in result.output  # and the chat went on
     rewrites = [c for c in cli.calls if c[0].content == REWRITE_SYSTEM]
     assert len(rewrites) == 1 and "Student: what is a variational autoencoder" in rewrites[0][1].content
 

@@ -19,10 +19,12 @@ def body(exc: StudyhallError) -> tuple[int, dict, dict]:
 def test_each_kind_maps_to_one_http_status_and_one_exit_status():
     kinds = set(get_args(Kind))
     assert set(STATUS) == kinds and set(EXIT) == kinds
-    # what the caller can fix: the 4xx kinds, less a conflict with what is on disk (409) and
-    # a caller that went away (499), which the command line counts as failures
+    # what the caller can fix: the 4xx kinds, less a conflict with what is on disk (409), a
+    # rate limit (429: wait, do not change anything) and a caller that went away (499), which
+    # the command line counts as failures
     assert {k for k, code in EXIT.items() if code == USAGE} == {
-        k for k, status in STATUS.items() if 400 <= status < 500 and status not in (409, 499)}
+        k for k, status in STATUS.items()
+        if 400 <= status < 500 and status not in (409, 429, 499)}
     assert EXIT["unavailable"] == FAILURE and STATUS["unavailable"] == 503
 
 

@@ -1,8 +1,9 @@
 import threading
+import time
 
 import pytest
 
-from studyhall.core.errors import Busy
+from studyhall.core.errors import Busy, Cancelled
 from studyhall.core.queue import ModelQueue
 
 
@@ -50,3 +51,60 @@ def test_a_ticket_may_hold_the_model_twice_and_stays_counted_until_it_leaves():
         queue.enter()
     ticket.leave()
     assert queue.inside == 0
+
+
+def _wait_for(ticket, order, started):
+    def run():
+        started.set()
+        with ticket:
+            order.append(ticket.order)
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_waiters_are_served_in_the_order_they_were_admitted():
+    queue = ModelQueue(max_waiting=5)
+    first, *later = [queue.enter() for _ in range(5)]
+    order, threads = [], []
+    with first:
+        for ticket in reversed(later):  # they start waiting in the opposite order
+            started = threading.Event()
+            threads.append(_wait_for(ticket, order, started))
+            started.wait(5)
+            time.sleep(0.05)
+    for thread in threads:
+        thread.join(5)
+    assert order == [t.order for t in later]
+
+
+def test_a_waiter_whose_caller_went_away_leaves_without_the_model():
+    queue = ModelQueue(max_waiting=2)
+    first, gone, next_one = queue.enter(), queue.enter(), queue.enter()
+    gone.cancel = threading.Event()
+    raised, order = [], []
+
+    def wait_then_cancel():
+        try:
+            with gone:
+                order.append("gone")
+        except Cancelled:
+            raised.append(True)
+
+    with first:
+        thread = threading.Thread(target=wait_then_cancel)
+        thread.start()
+        time.sleep(0.1)
+        gone.cancel.set()
+        thread.join(5)
+    with next_one:
+        order.append("next")
+    assert raised == [True] and order == ["next"]
+
+
+def test_retry_after_grows_with_the_queue():
+    queue = ModelQueue(max_waiting=10)
+    alone = queue.retry_after()
+    for _ in range(4):
+        queue.enter()
+    assert queue.retry_after() > alone
