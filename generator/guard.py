@@ -26,6 +26,21 @@ INSTRUCTION_LIKE = re.compile(
     r"|\bnew instructions?\b|\bdebug mode\b|\bjailbreak",
     re.IGNORECASE,
 )
+# Chat-template markup that a tokenizer with special-token parsing would read as a control
+# token: ChatML, Llama 2/3, Gemma, Mistral, and the sequence markers most models share.
+CONTROL_TOKEN = re.compile(
+    r"<\|[A-Za-z0-9_]{1,32}\|>|</?s>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>", re.IGNORECASE)
+_ZERO_WIDTH = "\u200b"
+
+
+def defuse_control_tokens(text: str) -> str:
+    """``text`` with every piece of chat-template markup broken by a zero-width space
+    (``<|im_end|>`` → ``<\u200b|im_end|>``), so no tokenizer reads it as a control token:
+    for backends that tokenize a rendered chat template with special tokens (the
+    transformers backend, and the server behind the openai backend)."""
+    return CONTROL_TOKEN.sub(lambda m: m.group(0)[0] + _ZERO_WIDTH + m.group(0)[1:], text)
+
+
 _SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
 REMOVED = "[instruction-like text removed]"
 

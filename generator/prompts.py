@@ -11,6 +11,7 @@ gate and a one-word coverage check (``JUDGE``) decide, and the answer prompt onl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar, get_args
@@ -23,6 +24,7 @@ from studyhall.core.settings import PromptStrategyName
 T = TypeVar("T")
 
 NOT_COVERED = "The course material does not cover this."
+_FENCE = re.compile(r"<(?=/?\s*source\b)", re.IGNORECASE)
 
 SYSTEM = """You are studyhall, the teaching assistant of the course "{course}". You answer \
 students' questions from the numbered course sources given with each question.
@@ -70,6 +72,9 @@ def source_block(n: int, hit: Hit, text: str | None = None) -> str:
     if chunk.anchor.label and chunk.anchor.label != chunk.heading_path[-1]:
         where += f" ({chunk.anchor.label})"
     body = neutralize((text if text is not None else chunk.text).strip(), chunk.location)
+    # a passage cannot close its own fence, or open another one
+    body = _FENCE.sub("‹", body)
+    where = _FENCE.sub("‹", where)
     return f'<source n={n} title="{where}">\n{body}\n</source>'
 
 

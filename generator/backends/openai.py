@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 from generator.base import ChatMessage, GenerationParams
+from generator.guard import defuse_control_tokens
 
 
 class OpenAIGenerator:
@@ -39,7 +40,10 @@ class OpenAIGenerator:
                cancel: threading.Event | None = None) -> Iterator[str]:
         self.load()
         response = self._client.chat.completions.create(
-            model=self.name, messages=[m.as_dict() for m in messages],
+            # the server renders its chat template with special tokens: defuse the markup
+            model=self.name, messages=[{"role": m.role,
+                                        "content": defuse_control_tokens(m.content)}
+                                       for m in messages],
             max_tokens=params.max_tokens, temperature=params.temperature,
             stop=list(params.stop) or None, stream=True,
         )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from generator.base import ChatMessage, GenerationParams
+from generator.guard import defuse_control_tokens
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class TransformersGenerator:
 
         with self._lock:
             inputs = self._tokenizer.apply_chat_template(
-                [m.as_dict() for m in messages], add_generation_prompt=True,
+                [{"role": m.role, "content": defuse_control_tokens(m.content)}
+                 for m in messages], add_generation_prompt=True,
                 return_tensors="pt", return_dict=True,
             ).to(self._model.device)
             streamer = TextIteratorStreamer(
