@@ -94,11 +94,12 @@ class IngestJobs(BackgroundJobs):
         try:
             save_files([(name, stream) for name, (_, stream) in zip(names, files, strict=True)],
                        incoming, self.max_upload_bytes)
-        except BaseException:
+            job = self._insert(job_id, course=course, files=json.dumps(names), total=len(names))
+        except BaseException:  # refused (too large, queue full): nothing is kept
             remove(incoming)
             raise
         log.info("ingest job %s: %d file(s) for course %s", job_id, len(names), course)
-        return self._insert(job_id, course=course, files=json.dumps(names), total=len(names))
+        return job
 
     # -- the worker's side -------------------------------------------------------
 
@@ -113,33 +114,22 @@ class IngestJobs(BackgroundJobs):
         course = job["course"]
         folder, incoming = self.folder(course), self._incoming(course, job_id)
         self._update(job_id, status="running", started=time.time())
-        total = IngestReport(course)
+        files = {name: incoming / name for name in job["files"]}
         try:
-            for n, name in enumerate(job["files"], start=1):
-                self._update(job_id, current=name)
-                try:
-                    part = self.ingestor.ingest(incoming / name, course)
-                except IngestError as exc:  # a new course's first file, and unreadable
-                    part = IngestReport(course, skipped={name: str(exc)})
-                _merge(total, part)
-                if name not in part.skipped:
+            try:  # every file in one new version: all of them, or none
+                report = self.ingestor.ingest_files(
+                    files, course,
+                    on_file=lambda n, total, name: self._update(job_id, done=n, current=name))
+            except IngestError as exc:  # a new course whose files are all unreadable
+                report = IngestReport(course, skipped={
+                    name: str(exc) for name in job["files"]})
+            for name in job["files"]:  # published: keep the sources it was made from
+                if name not in report.skipped:
                     os.replace(incoming / name, folder / name)
-                self._update(job_id, done=n, report=json.dumps(_report_dict(total)))
+            self._update(job_id, done=len(files), report=json.dumps(_report_dict(report)))
         finally:
             remove(incoming)
         self._update(job_id, status="done", current=None, finished=time.time())
-
-
-def _merge(total: IngestReport, part: IngestReport) -> None:
-    """Add one file's ingest to the job's report."""
-    total.version = part.version or total.version
-    for name in ("added", "changed", "unchanged", "kept_previous"):
-        getattr(total, name).extend(getattr(part, name))
-    total.skipped.update(part.skipped)
-    total.chunks = part.chunks or total.chunks  # the course's size after the last file
-    total.embedded += part.embedded
-    total.reused_vectors += part.reused_vectors
-    total.seconds += part.seconds
 
 
 def _report_dict(report: IngestReport) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from tqdm import tqdm
 
 from ingest.catalog import Catalog, validate_course_id
 from ingest.chunking import Chunker
-from ingest.documents import Chunk
+from ingest.documents import Chunk, LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import LoadError, loader_for
+from ingest.sandbox import Limits, check_size, shared_sandbox
 from ingest.store import (
     CourseIndex,
     FileEntry,
@@ -108,6 +110,16 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
+def _in_process(limits: Limits):
+    """Parse in this process (the sandbox off), still refusing oversized files first."""
+
+    def parse(path: Path) -> LoadedDocument:
+        check_size(path, limits)
+        return loader_for(path).load(path)
+
+    return parse
+
+
 def scan(root: Path) -> dict[str, Path]:
     """Every file under ``root`` worth offering to a loader, by path relative to it."""
     found = {}
@@ -126,6 +138,9 @@ class Ingestor:
         self.catalog = catalog
         self.embedder = embedder
         self.settings = settings
+        limits = Limits(timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb,
+                        max_file_mb=settings.max_file_mb)
+        self.parse = shared_sandbox(limits).load if settings.sandbox else _in_process(limits)
 
     def ingest(
         self,
@@ -156,6 +171,23 @@ class Ingestor:
         log.info(report.summary())
         return report
 
+    def ingest_files(self, files: dict[str, Path], course_id: str, *,
+                     on_file: Callable[[int, int, str], None] | None = None) -> IngestReport:
+        """Add several files to a course (``{name in the course: path}``) as one new index
+        version: all of them, or (a crash, a lost lock) none. A file that cannot be read is
+        skipped with its reason, and an earlier copy of it keeps being served. ``on_file``
+        hears of each file as it is read: (done, total, name)."""
+        started = time.perf_counter()
+        validate_course_id(course_id)
+        if not files:
+            raise IngestError("no files to ingest")
+        with self.catalog.lock(course_id):
+            report = self._ingest_locked(files, CourseMeta(), course_id, None, False, False,
+                                         False, on_file)
+        report.seconds = time.perf_counter() - started
+        log.info(report.summary())
+        return report
+
     def _ingest_locked(
         self,
         files: dict[str, Path],
@@ -165,6 +197,7 @@ class Ingestor:
         rebuild: bool,
         whole_course: bool,
         progress: bool,
+        on_file: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         report = IngestReport(course_id)
         previous = self._previous(course_id, rebuild)
@@ -209,9 +242,12 @@ class Ingestor:
                 entries[source] = prev_entry.model_copy(update={"order": len(entries)})
                 report.unchanged.append(source)
                 continue
+            if on_file is not None:
+                on_file(len(report.added) + len(report.changed) + len(report.skipped),
+                        len(files), source)
             try:
                 loader = loader_for(files[source])
-                document = loader.load(files[source])
+                document = self.parse(files[source])
                 lesson = Path(source).stem
                 new_chunks = chunker.chunk(
                     document, course_id=course_id, course_title=course_title,

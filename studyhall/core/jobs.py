@@ -20,7 +20,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from studyhall.core.errors import NotFound
+from studyhall.core.errors import Busy, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ class BackgroundJobs:
     SCHEMA: str
     INTERRUPTED: str  # the error an unfinished job gets at the next start
     KIND: str = "job"  # for messages: "eval job", "ingest job"
+
+    MAX_QUEUED = 20  # jobs of a table that may wait; more are refused as busy
 
     def __init__(self, database: Path) -> None:
         self.database = database
@@ -58,6 +60,11 @@ class BackgroundJobs:
         """Add a queued job's row and hand it to the worker."""
         names = ", ".join(["id", "status", "created", *columns])
         marks = ", ".join("?" * (3 + len(columns)))
+        with closing(self._db()) as db:
+            (queued,) = db.execute(
+                f"SELECT COUNT(*) FROM {self.TABLE} WHERE status = 'queued'").fetchone()
+        if queued >= self.MAX_QUEUED:
+            raise Busy(60)  # a job takes minutes: come back in one
         with closing(self._db()) as db, db:
             db.execute(f"INSERT INTO {self.TABLE} ({names}) VALUES ({marks})",
                        (job_id, "queued", time.time(), *columns.values()))

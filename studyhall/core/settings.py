@@ -40,6 +40,15 @@ class IngestSettings(BaseModel):
     keep_versions: int = Field(
         2, ge=1, le=20, description="Published index versions kept per course (current included)."
     )
+    sandbox: bool = Field(
+        True, description="Parse files in a separate process with the limits below, so a "
+        "crafted file fails alone (off: in this process, for debugging a loader).")
+    parse_timeout_s: float = Field(60.0, gt=0, le=3600, description="Longest one file may parse.")
+    parse_memory_mb: int = Field(
+        2048, ge=256, le=65536, description="Address space of the parsing process, in MiB.")
+    max_file_mb: int = Field(
+        200, ge=1, le=10240, description="Largest file read (and, for a zip-based file, "
+        "what its parts may unpack to), in MiB.")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:

@@ -46,3 +46,29 @@ def test_a_job_that_cannot_take_the_course_lock_fails_with_the_reason(make_jobs,
     with catalog.lock("tiny"):  # `studyhall ingest` is writing the course
         done = jobs.wait(jobs.submit("tiny", lesson())["id"])
     assert done["status"] == "failed" and "another ingest" in done["error"]
+
+
+def test_an_upload_of_several_files_is_one_new_version(make_jobs, catalog):
+    before = catalog.current_version("tiny")
+    jobs = make_jobs()
+    files = [("a.md", io.BytesIO(b"# A\n\nAbout autoencoders.\n")),
+             ("b.md", io.BytesIO(b"# B\n\nAbout diffusion.\n")),
+             ("broken.pdf", io.BytesIO(b"not a pdf"))]
+    done = jobs.wait(jobs.submit("tiny", files)["id"])
+    assert done["status"] == "done" and done["done"] == 3
+    assert sorted(done["report"]["added"]) == ["a.md", "b.md"]
+    assert "broken.pdf" in done["report"]["skipped"]
+    versions = sorted(p.name for p in (catalog.course_dir("tiny") / "versions").iterdir())
+    assert len(versions) == 2 and before.name in versions  # one version for the three
+
+
+def test_the_job_queue_is_bounded(make_jobs):
+    from studyhall.core.errors import Busy
+
+    jobs = make_jobs()
+    jobs._ensure_worker = lambda: None  # nothing runs: they all stay queued
+    jobs.MAX_QUEUED = 2
+    jobs.submit("tiny", lesson())
+    jobs.submit("tiny", lesson())
+    with pytest.raises(Busy):
+        jobs.submit("tiny", lesson())
