@@ -376,7 +376,7 @@ class ErrorBody(BaseModel):
 
 
 _MEANING = {
-    400: "The request is not one this route takes.",
+    400: "The body is not valid JSON text, or not a request this route takes.",
     401: "No credentials, or ones that do not check out (the reason says which).",
     403: "The credentials do not reach this course or this action.",
     404: "No such course, session, job, demo or key.",

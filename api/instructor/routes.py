@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from api.access import AccessDep, CallerDep, InstructorDep
@@ -67,6 +68,9 @@ async def upload_files(course: str, request: Request, jobs: IngestJobsDep,
     except MultiPartException as exc:
         raise UploadRejected(f"the upload is not a readable multipart body: {exc.message}") \
             from None
+    except StarletteHTTPException as exc:  # Starlette's own word for a malformed body
+        raise UploadRejected(f"the upload is not a readable multipart body: {exc.detail}") \
+            from None
     try:
         files = [part for part in form.getlist("files") if isinstance(part, UploadFile)]
         return IngestJobOut(**await run_in_threadpool(
@@ -94,7 +98,7 @@ def get_visibility(course: str, access: AccessDep, _: InstructorDep) -> Visibili
 
 
 @router.put("/courses/{course}/visibility", response_model=VisibilityOut,
-            responses=errors(401, 403, 404, 413, 422))
+            responses=errors(400, 401, 403, 404, 413, 422))
 def set_visibility(course: str, body: VisibilityBody, access: AccessDep, search: SearchServiceDep,
                    _: InstructorDep) -> VisibilityOut:
     """Set who may read the course (uploaded material is never more visible than it)."""
@@ -110,7 +114,7 @@ def list_keys(course: str, access: AccessDep, _: InstructorDep) -> ApiKeyList:
 
 
 @router.post("/courses/{course}/keys", status_code=201, response_model=NewApiKeyOut,
-             responses=errors(401, 403, 404, 413, 422))
+             responses=errors(400, 401, 403, 404, 413, 422))
 def create_key(course: str, body: NewKeyBody, access: AccessDep, search: SearchServiceDep,
                caller: InstructorDep) -> NewApiKeyOut:
     """A new API key for this course; the response holds the key, shown this once."""

@@ -80,13 +80,19 @@ def _start_login(service: LtiService, params: dict[str, str], base_url: str) -> 
     return response
 
 
+def _json_error(description: str) -> dict:
+    """An error of a route whose success is a page: its body is still the JSON one."""
+    return {"description": description, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+
+
 @router.post("/launch", response_class=HTMLResponse, responses={
     200: {"description": "A resource link: a page that opens the chat (students) or the "
           "instructor page, handing the session over in the tab's storage; a deep linking "
           "request: a page that posts the signed reply back to the platform."},
-    401: {"model": ErrorBody, "description": "The launch failed a check; the reason."},
-    413: {"model": ErrorBody, "description": "The form is over the size limit."},
-    422: {"model": ErrorBody, "description": "The form is not one a platform posts."}})
+    401: _json_error("The launch failed a check; the reason."),
+    413: _json_error("The form is over the size limit."),
+    422: _json_error("The form is not one a platform posts.")})
 def launch(request: Request, service: LtiServiceDep, id_token: Annotated[str, Form()] = "",
            state: Annotated[str, Form()] = "") -> Response:
     """The platform's form post with the id_token: validate, then open the course."""

@@ -34,7 +34,7 @@ class FeedbackBody(BaseModel):
     "content": {"text/event-stream": {}},
     "description": "The answer; with `stream: true`, server-sent events `token` ({text}), "
                    "then `done` (the answer) or `error` ({detail})."},
-    **errors(401, 403, 404, 409, 413, 422, 429, 499, 503)})
+    **errors(400, 401, 403, 404, 409, 413, 422, 429, 499, 503)})
 async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, request: Request,
               caller: CallerDep, access: AccessDep, limits: LimitsDep):
     """A grounded answer with numbered citations, or a refusal when the course does not
@@ -71,7 +71,7 @@ async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, r
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated,
-             responses=errors(401, 404, 413, 422, 503))
+             responses=errors(400, 401, 404, 413, 422, 503))
 def feedback(body: FeedbackBody, service: AnswerServiceDep, caller: CallerDep) -> FeedbackCreated:
     """Thumbs up or down on one of the caller's own answers (anyone else's: 404)."""
     if service.store is None:

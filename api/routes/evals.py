@@ -31,7 +31,7 @@ class EvalBody(BaseModel):
 
 
 @router.post("", status_code=202, response_model=EvalJobOut,
-             responses=errors(401, 403, 404, 413, 422, 503))
+             responses=errors(400, 401, 403, 404, 413, 422, 503))
 def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
     """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``. Needs an
     LTI instructor session of the course or the admin token."""

@@ -104,7 +104,7 @@ def _parse(body: ChatCompletionBody, limits: AnswerSettings
     "content": {"text/event-stream": {}},
     "description": "The completion; with `stream: true`, `chat.completion.chunk` events "
                    "then `[DONE]`, the sources on the last chunk."},
-    **errors(401, 403, 404, 409, 413, 422, 429, 499, 503)})
+    **errors(400, 401, 403, 404, 409, 413, 422, 429, 499, 503)})
 async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
                            request: Request, caller: ClientCallerDep, access: AccessDep,
                            settings: SettingsDep, limits: LimitsDep):

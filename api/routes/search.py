@@ -30,7 +30,7 @@ class SearchBody(BaseModel):
 
 
 @router.post("/search", response_model=SearchResponse,
-             responses=errors(401, 403, 404, 409, 413, 422, 429, 503))
+             responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 503))
 def search(body: SearchBody, service: SearchServiceDep, caller: CallerDep, access: AccessDep,
            limits: LimitsDep) -> SearchResponse:
     """Passages of a course ranked for a question, each with its citation anchor."""

@@ -30,7 +30,7 @@ def list_tools(runner: DemoRunnerDep) -> ToolList:
 
 
 @router.post("/{name}", response_model=DemoRunOut,
-             responses=errors(404, 413, 422, 429, 499, 503, 504))
+             responses=errors(400, 401, 404, 413, 422, 429, 499, 503, 504))
 async def run_tool(name: str, runner: DemoRunnerDep, request: Request, caller: ClientCallerDep,
                    limits: LimitsDep,
                    params: Annotated[dict[str, Any] | None, Body()] = None) -> DemoRunOut:
@@ -49,7 +49,7 @@ async def run_tool(name: str, runner: DemoRunnerDep, request: Request, caller: C
     return DemoRunOut.from_run(task.result())
 
 
-@router.get("/runs/{run_id}", response_model=DemoRunOut, responses=errors(404))
+@router.get("/runs/{run_id}", response_model=DemoRunOut, responses=errors(404, 422))
 def get_run(run_id: str, runner: DemoRunnerDep) -> DemoRunOut:
     run = runner.load(run_id)
     if run is None:

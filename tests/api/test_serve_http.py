@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_healthy(process: subprocess.Popen, base: str, log: Path,
+                       seconds: float = 300) -> None:
+    """Until ``base`` answers /healthz (start-up loads the embedder and the model)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"server did not become healthy in {seconds:g} s")
+
+
 @pytest.fixture(scope="module")
 def server(bundled_service, bundled_settings):
     port = free_port()
@@ -26,23 +43,14 @@ def server(bundled_service, bundled_settings):
     # as `make run` does: the bundled course is public (new courses default to lms)
     subprocess.run([sys.executable, "-m", "studyhall.cli", "course", "visibility",
                     "genai-basics", "public"], env=env, check=True, capture_output=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    log = bundled_settings.data_dir / "serve.log"  # a file: an unread pipe blocks the server
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # start-up loads the embedder and the language model
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {process.stdout.read()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("server did not become healthy in 300 s")
+    wait_until_healthy(process, base, log)
     yield base
     process.terminate()
     process.wait(timeout=30)
