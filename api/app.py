@@ -15,7 +15,7 @@ from api.errors import install_error_handlers
 from api.instructor import instructor_router
 from api.limits import UploadBodyLimit
 from api.lti import LtiService, lti_router
-from api.mcp import build_mcp
+from api.mcp import build_mcp, transport_security
 from api.routes import ask, courses, evals, health, openai_compat, pages, search, tools
 from studyhall import __version__
 from studyhall.core.settings import Settings
@@ -64,7 +64,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(instructor_router)
     # MCP over streamable HTTP at /mcp, over the same services.
     mcp_server = build_mcp(services, app.state.access, app.state.lti, app.state.limits)
-    mcp_app = mcp_server.streamable_http_app(streamable_http_path="/mcp",
-                                             host=settings.server.host)
+    server = settings.server
+    mcp_app = mcp_server.streamable_http_app(
+        streamable_http_path="/mcp", session_idle_timeout=server.mcp_session_idle_s,
+        max_sessions=server.mcp_max_sessions,
+        transport_security=transport_security(server.host, server.public_url))
     app.router.routes.extend(mcp_app.routes)
     return app

@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 import inspect
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +38,28 @@ INSTRUCTIONS = (
     "ask_course for a grounded answer with citations, demo_* to train a small model from "
     "the course on the CPU and get its numbers and figures."
 )
+
+
+_LOCAL = ("127.0.0.1", "localhost", "[::1]")
+
+
+def transport_security(bind_host: str, public_url: str | None) -> TransportSecuritySettings:
+    """DNS-rebinding protection for MCP over HTTP: the Host (and Origin) a request may carry
+    are this machine's loopback names, the address the server binds (unless it binds every
+    interface), and the host of ``public_url``, the address the world reaches it at."""
+    hosts = list(_LOCAL)
+    if bind_host not in ("0.0.0.0", "::", ""):
+        hosts.append(f"[{bind_host}]" if ":" in bind_host else bind_host)
+    origins = [f"http://{host}" for host in hosts]
+    if public_url:
+        public = urlparse(public_url)
+        if public.hostname and public.netloc not in hosts:
+            hosts.append(public.netloc)
+            origins.append(f"{public.scheme}://{public.netloc}")
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[*hosts, *(f"{host}:*" for host in hosts)],
+        allowed_origins=[*origins, *(f"{origin}:*" for origin in origins)])
 
 
 def build_mcp(services: Services, access: AccessStore | None = None,

@@ -170,11 +170,14 @@ class DemoRunner:
     bounded wait, and keeps each finished run on disk under ``store/<run_id>/``."""
 
     def __init__(self, store: Path, *, timeout_s: float = 120.0, max_waiting: int = 2,
-                 tools: dict[str, Tool] | None = None) -> None:
+                 tools: dict[str, Tool] | None = None, keep_days: float = 7.0,
+                 keep_mb: float = 500.0) -> None:
         self._tools = tools
         self.store = Path(store)
         self.timeout_s = timeout_s
         self.queue = ModelQueue(max_waiting)
+        self.keep_days = keep_days
+        self.keep_bytes = int(keep_mb * (1 << 20))
 
     @property
     def tools(self) -> dict[str, Tool]:
@@ -281,9 +284,31 @@ class DemoRunner:
             shutil.rmtree(tmp, ignore_errors=True)
             if not (self.store / run.run_id).is_dir():
                 raise
+        self.evict(keep=run.run_id)
+
+    def evict(self, keep: str | None = None) -> list[str]:
+        """Delete kept runs older than ``keep_days``, then the oldest until the rest fit in
+        ``keep_mb``; the run ``keep`` stays. The ids deleted."""
+        runs = []
+        for folder in self.store.iterdir() if self.store.is_dir() else []:
+            if _RUN_ID.match(folder.name) and folder.is_dir():
+                size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+                runs.append((folder.stat().st_mtime, size, folder))
+        runs.sort()  # oldest first
+        cutoff = time.time() - self.keep_days * 86400
+        total = sum(size for _, size, _ in runs)
+        deleted = []
+        for mtime, size, folder in runs:
+            if folder.name == keep or (mtime >= cutoff and total <= self.keep_bytes):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
+            deleted.append(folder.name)
+        return deleted
 
 
 def build_runner(settings: Settings) -> DemoRunner:
     """The runner a service uses, from :class:`~studyhall.core.settings.Settings`."""
     return DemoRunner(settings.demo_runs, timeout_s=settings.demos.timeout_s,
-                      max_waiting=settings.demos.max_waiting)
+                      max_waiting=settings.demos.max_waiting, keep_days=settings.demos.keep_days,
+                      keep_mb=settings.demos.keep_mb)

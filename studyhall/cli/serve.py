@@ -22,8 +22,11 @@ def serve(
     from api.app import create_app
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host or settings.server.host,
-                port=port or settings.server.port, log_level="info")
+    if host or port:  # the address given here is the one the app (and MCP's Host check) serves
+        settings = settings.model_copy(update={"server": settings.server.model_copy(update={
+            "host": host or settings.server.host, "port": port or settings.server.port})})
+    uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port,
+                log_level="info")
 
 
 @command(app)

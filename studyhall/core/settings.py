@@ -155,6 +155,9 @@ class DemoSettings(BaseModel):
     max_waiting: int = Field(
         2, ge=0, le=64, description="Demo runs that may wait for the one running; more → 503."
     )
+    keep_days: float = Field(7.0, gt=0, description="Kept demo runs older than this are deleted.")
+    keep_mb: float = Field(
+        500.0, gt=0, description="Kept demo runs take at most this much disk; the oldest go first.")
 
 
 class EmbedSettings(BaseModel):
@@ -210,6 +213,10 @@ class ServerSettings(BaseModel):
         description="Largest course-file upload (POST /v1/courses/{course}/files), all its "
         "files together (413 above).",
     )
+    mcp_session_idle_s: float = Field(
+        900.0, gt=0, le=86400, description="An MCP session over HTTP idle this long is closed.")
+    mcp_max_sessions: int = Field(200, ge=1, le=100000,
+                                  description="Open MCP sessions over HTTP at most.")
     admin_token: str | None = Field(
         None, min_length=16,
         description="A secret that opens the instructor endpoints (uploads, ingest and eval "

@@ -100,3 +100,62 @@ def test_studyhall_mcp_over_stdio(tmp_path):
     result = call(params, "demo_perceptron", {"gate": "and"})
     assert result.structured_content["tool"] == "perceptron"
     assert result.structured_content["metrics"]["accuracy"] == 1.0
+
+
+def initialize(client, host: str, origin: str | None = None):
+    """An MCP initialize request over HTTP, with the given Host (and Origin)."""
+    headers = {"Host": host, "Accept": "application/json, text/event-stream",
+               "Content-Type": "application/json"}
+    if origin:
+        headers["Origin"] = origin
+    return client.post("/mcp", headers=headers, json={
+        "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"}}})
+
+
+@pytest.mark.parametrize(("host", "public_url", "allowed", "refused"), [
+    ("127.0.0.1", None, ["127.0.0.1:8000", "localhost:8000"], ["evil.example", "10.0.0.5:8000"]),
+    ("0.0.0.0", "https://tutor.school.edu", ["tutor.school.edu", "127.0.0.1:8000"],
+     ["evil.example", "tutor.school.edu.evil.example"]),
+    ("10.0.0.5", None, ["10.0.0.5:8000"], ["evil.example"]),
+])
+def test_mcp_answers_only_the_hosts_it_is_served_at(state, host, public_url, allowed, refused):
+    """DNS rebinding: a page on another site that resolves its name to this server must
+    not reach MCP; the Host allow-list follows `serve --host` and server.public_url."""
+    from fastapi.testclient import TestClient
+
+    settings = state.settings.model_copy(update={"server": ServerSettings(
+        warm_up=False, host=host, public_url=public_url)})
+    app = create_app(services=build_services(settings, search=state.search, demos=state.demos,
+                                             answers=state.answers))
+    with TestClient(app) as client:
+        for name in allowed:
+            assert initialize(client, name).status_code == 200, name
+        for name in refused:
+            response = initialize(client, name)
+            assert response.status_code in (400, 421), (name, response.status_code)
+        assert initialize(client, allowed[0], origin="http://evil.example").status_code in (
+            400, 403)
+
+
+def test_idle_mcp_sessions_expire(state):
+    """A session nobody uses ends after server.mcp_session_idle_s, so sessions cannot pile up."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    settings = state.settings.model_copy(update={"server": ServerSettings(
+        warm_up=False, mcp_session_idle_s=1)})
+    app = create_app(services=build_services(settings, search=state.search, demos=state.demos,
+                                             answers=state.answers))
+    with TestClient(app) as client:
+        opened = initialize(client, "127.0.0.1:8000")
+        session = opened.headers["mcp-session-id"]
+        headers = {"Host": "127.0.0.1:8000", "mcp-session-id": session,
+                   "Accept": "application/json, text/event-stream",
+                   "Content-Type": "application/json", "mcp-protocol-version": "2025-06-18"}
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        assert client.post("/mcp", headers=headers, json=ping).status_code == 200
+        time.sleep(2.5)
+        assert client.post("/mcp", headers=headers, json=ping).status_code == 404

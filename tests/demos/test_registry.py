@@ -133,3 +133,16 @@ def test_a_rule_across_parameters_is_reported_in_its_own_words():
         tool.parse({"n_embd": 50, "n_head": 4})
     assert err.value.errors == [{"field": "parameters", "message":
                                  "n_embd must be divisible by n_head, got n_embd=50, n_head=4"}]
+
+
+def test_kept_runs_are_evicted_by_age_and_by_total_size(tmp_path):
+    import os
+
+    runner = DemoRunner(tmp_path, tools={"perceptron": PERCEPTRON}, keep_days=1, keep_mb=1)
+    old = runner.run("perceptron", {"gate": "and"})
+    os.utime(tmp_path / old.run_id, (0, 0))  # kept since 1970
+    new = runner.run("perceptron", {"gate": "or"})
+    assert runner.load(old.run_id) is None and runner.load(new.run_id) is not None
+    runner.keep_bytes = 1  # nothing fits: all but the run just made go
+    third = runner.run("perceptron", {"gate": "nand"})
+    assert runner.load(new.run_id) is None and runner.load(third.run_id) is not None
