@@ -26,11 +26,11 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """The app over ``services`` (default: :func:`~studyhall.services.build_services` of
-    ``settings``). Opening the job tables marks jobs a previous run left unfinished as
-    interrupted."""
+    ``settings``), after :meth:`~studyhall.services.Services.recover` has put right what a
+    previous run left unfinished."""
     settings = services.settings if services is not None else settings or Settings()
     services = services or build_services(settings)
-    services.open_jobs()
+    services.recover()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -388,6 +388,7 @@ _MEANING = {
     499: "The client went away; the work was stopped.",
     503: "Busy (see Retry-After), or a model is missing on the server.",
     504: "Ran past its time limit.",
+    507: "The server's disk is full: nothing of the request was kept; try again later.",
 }
 
 

@@ -11,12 +11,16 @@ Layout, per course::
 A new version is written beside the old one, renamed into place, and only then named in
 ``CURRENT`` (write a temporary file, fsync, ``os.replace``). A reader resolves
 ``CURRENT`` once and loads that directory, so it sees the old version or the new one,
-never a mix; a crash at any point leaves the previous version serving.
+never a mix; a crash at any point leaves the previous version serving. What a crash leaves
+behind (a staging directory, a version renamed into place but never named in ``CURRENT``,
+a half-written ``CURRENT.tmp``) is removed by :meth:`Catalog.recover`, which the next
+ingest of the course and every service start run.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import secrets
@@ -28,6 +32,8 @@ from pathlib import Path
 
 from ingest.store import MANIFEST, Manifest, fsync_dir, read_manifest
 from studyhall.core.errors import Conflict, NotFound, UsageError
+
+log = logging.getLogger(__name__)
 
 COURSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CURRENT = "CURRENT"
@@ -114,12 +120,50 @@ class Catalog:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def recover(self, course_id: str) -> list[str]:
+        """Remove what a crashed ingest left (call under lock); the names removed."""
+        course_dir = self.course_dir(course_id)
+        versions = course_dir / "versions"
+        removed = []
+        if (course_dir / f"{CURRENT}.tmp").exists():
+            (course_dir / f"{CURRENT}.tmp").unlink()
+            removed.append(f"{CURRENT}.tmp")
+        if not versions.is_dir():
+            return removed
+        current = self.current_version(course_id)
+        for path in sorted(versions.iterdir()):
+            staging = path.name.startswith(".staging-")
+            # version names sort by the time they were made: one after CURRENT was never
+            # published (the crash came between the rename and the pointer)
+            unpublished = (not path.name.startswith(".") and path != current
+                           and (current is None or path.name > current.name))
+            if staging or unpublished:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        if removed:
+            log.warning("course %s: removed what an interrupted ingest left: %s",
+                        course_id, ", ".join(removed))
+        return removed
+
+    def recover_all(self) -> dict[str, list[str]]:
+        """:meth:`recover` every course no ingest is writing to now."""
+        found = {}
+        if not self.root.is_dir():
+            return found
+        for course_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            try:
+                with self.lock(validate_course_id(course_dir.name)):
+                    if removed := self.recover(course_dir.name):
+                        found[course_dir.name] = removed
+            except (CourseBusy, UsageError):
+                continue  # an ingest is running there (it recovers first), or not a course
+        return found
+
     def new_staging_dir(self, course_id: str) -> tuple[str, Path]:
         """A fresh, not-yet-created directory to write a version into (call under lock)."""
         versions = self.course_dir(course_id) / "versions"
         versions.mkdir(parents=True, exist_ok=True)
-        for stale in versions.glob(".staging-*"):  # left by a crashed ingest
-            shutil.rmtree(stale, ignore_errors=True)
+        self.recover(course_id)
         name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
         return name, versions / f".staging-{name}"
 

@@ -15,6 +15,11 @@ is moved into the course folder, replacing its earlier copy; a file that cannot 
 is skipped with the reason and deleted, and if the course had an earlier version of it,
 that version keeps being served (and stays in the folder). Progress is files done of
 files uploaded.
+
+A service killed between publishing a version and moving its sources leaves them in
+``.incoming``; at the next start each file the published version holds (same name, same
+SHA-256) is moved into the course folder, so no ingested document loses its source copy,
+and the rest are removed.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from typing import BinaryIO
 
 from ingest.catalog import validate_course_id
 from ingest.pipeline import IngestError, Ingestor, IngestReport
-from ingest.uploads import clean_names, remove, save_files
+from ingest.store import read_manifest
+from ingest.uploads import clean_names, inspect, remove, save_files
+from studyhall.core.hashing import sha256_file
 from studyhall.core.jobs import BackgroundJobs
 
 log = logging.getLogger(__name__)
@@ -69,8 +76,8 @@ class IngestJobs(BackgroundJobs):
         self.ingestor = ingestor
         self.max_upload_bytes = max_upload_bytes
         super().__init__(database)
-        for job in self.unfinished:  # their staged files will never be ingested
-            remove(self._incoming(job["course"], job["id"]))
+        for job in self.unfinished:
+            self._recover(job)
 
     def folder(self, course: str) -> Path:
         """The course's folder of uploaded files."""
@@ -78,6 +85,27 @@ class IngestJobs(BackgroundJobs):
 
     def _incoming(self, course: str, job_id: str) -> Path:
         return self.folder(course) / INCOMING / job_id
+
+    def _recover(self, job: dict) -> None:
+        """Keep the uploads of an interrupted job that its published version holds."""
+        incoming = self._incoming(job["course"], job["id"])
+        try:
+            version = self.ingestor.catalog.current_version(job["course"])
+            held = read_manifest(version).files if version is not None else {}
+        except (OSError, ValueError):
+            held = {}
+        kept = []
+        for name in json.loads(job["files"]):
+            path = incoming / name
+            if path.is_file() and name in held and held[name].sha256 == sha256_file(path):
+                os.replace(path, self.folder(job["course"]) / name)
+                kept.append(name)
+        remove(incoming)
+        if kept:
+            log.warning("ingest job %s: kept the sources of %s, which the published index "
+                        "holds", job["id"], ", ".join(kept))
+            self._update(job["id"], error=self.INTERRUPTED + (
+                f"; the index already holds {', '.join(kept)}, which were kept"))
 
     # -- the API's side ----------------------------------------------------------
 
@@ -94,6 +122,8 @@ class IngestJobs(BackgroundJobs):
         try:
             save_files([(name, stream) for name, (_, stream) in zip(names, files, strict=True)],
                        incoming, self.max_upload_bytes)
+            for name in names:
+                inspect(name, incoming / name, self.ingestor.limits)
             job = self._insert(job_id, course=course, files=json.dumps(names), total=len(names))
         except BaseException:  # refused (too large, queue full): nothing is kept
             remove(incoming)

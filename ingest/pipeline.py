@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from ingest.store import (
     check_compatible,
     write_version,
 )
-from studyhall.core.errors import StudyhallError
+from studyhall.core.errors import NoSpace, StudyhallError, out_of_space
 from studyhall.core.hashing import sha256_file
 from studyhall.core.settings import IngestSettings
 
@@ -138,9 +139,10 @@ class Ingestor:
         self.catalog = catalog
         self.embedder = embedder
         self.settings = settings
-        limits = Limits(timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb,
-                        max_file_mb=settings.max_file_mb)
-        self.parse = shared_sandbox(limits).load if settings.sandbox else _in_process(limits)
+        self.limits = Limits(timeout_s=settings.parse_timeout_s,
+                             memory_mb=settings.parse_memory_mb, max_file_mb=settings.max_file_mb)
+        self.parse = (shared_sandbox(self.limits).load if settings.sandbox
+                      else _in_process(self.limits))
 
     def ingest(
         self,
@@ -300,10 +302,19 @@ class Ingestor:
             files=entries,
         )
         name, staged = self.catalog.new_staging_dir(course_id)
-        write_version(
-            staged, manifest, chunks, vectors,
-            index_kind_setting=self.settings.index_kind, hnsw_above=self.settings.hnsw_above,
-        )
+        try:
+            write_version(
+                staged, manifest, chunks, vectors,
+                index_kind_setting=self.settings.index_kind,
+                hnsw_above=self.settings.hnsw_above,
+            )
+        except OSError as error:
+            shutil.rmtree(staged, ignore_errors=True)
+            if not out_of_space(error):
+                raise
+            raise NoSpace(
+                f"the server's disk filled while writing the new index of {course_id!r}; "
+                "nothing was published and the previous version still serves") from error
         self.catalog.publish(course_id, name, staged)
         report.version = name
         return report

@@ -63,10 +63,14 @@ class Services:
             settings.database, settings.data_dir / "evals" / "jobs", search=self.search,
             answers=lambda: self.answers, data_dir=settings.data_dir))
 
-    def open_jobs(self) -> tuple[EvalJobs, IngestJobs]:
-        """Open both job tables now, as a server does at start: jobs a stopped service left
-        queued or running are marked interrupted (and their staged uploads removed)."""
-        return self.evals, self.ingest_jobs
+    def recover(self) -> None:
+        """What a stopped or killed service left, put right, as a server does at start: the
+        staging and unpublished versions of interrupted ingests removed (courses another
+        process is ingesting into are left to it), jobs left queued or running marked
+        interrupted, and their uploads either kept (the published version holds them) or
+        removed."""
+        self.search.catalog.recover_all()
+        self.evals, self.ingest_jobs  # noqa: B018 - opening a job table recovers it
 
     @property
     def ingest_jobs(self) -> IngestJobs:

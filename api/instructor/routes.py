@@ -53,7 +53,7 @@ MAX_FILES = 100
 
 
 @router.post("/courses/{course}/files", status_code=202, response_model=IngestJobOut,
-             openapi_extra=UPLOAD_BODY, responses=errors(401, 403, 413, 415, 422, 503))
+             openapi_extra=UPLOAD_BODY, responses=errors(401, 403, 413, 415, 422, 503, 507))
 async def upload_files(course: str, request: Request, jobs: IngestJobsDep,
                        _: InstructorDep) -> IngestJobOut:
     """Add files to a course (a new course id creates the course): they are kept, then
@@ -91,9 +91,11 @@ def get_ingest_job(job_id: str, jobs: IngestJobsDep, caller: CallerDep) -> Inges
 
 
 @router.get("/courses/{course}/visibility", response_model=VisibilityOut,
-            responses=errors(401, 403, 422))
-def get_visibility(course: str, access: AccessDep, _: InstructorDep) -> VisibilityOut:
+            responses=errors(401, 403, 404, 422))
+def get_visibility(course: str, access: AccessDep, search: SearchServiceDep,
+                   _: InstructorDep) -> VisibilityOut:
     """Who may read the course."""
+    search.index(course)  # a bad id is a 422, an unknown course a 404
     return VisibilityOut(course=course, visibility=access.visibility(course))
 
 
@@ -110,6 +112,7 @@ def set_visibility(course: str, body: VisibilityBody, access: AccessDep, search:
             responses=errors(401, 403, 422))
 def list_keys(course: str, access: AccessDep, _: InstructorDep) -> ApiKeyList:
     """The API keys that reach the course, newest first (their secrets are never shown)."""
+    validate_course_id(course)
     return ApiKeyList(keys=[ApiKeyOut.from_key(k) for k in access.keys(course)])
 
 
@@ -129,6 +132,7 @@ def create_key(course: str, body: NewKeyBody, access: AccessDep, search: SearchS
 def revoke_key(course: str, key_id: str, access: AccessDep, caller: InstructorDep) -> ApiKeyOut:
     """Revoke a key of this course. A key that also reaches other courses can be revoked by
     an instructor of each of them (or the admin)."""
+    validate_course_id(course)
     key = access.key(key_id)
     if course not in key.courses:
         raise Forbidden(f"API key {key_id} is not a key of course {course!r}")

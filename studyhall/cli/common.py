@@ -28,7 +28,7 @@ EXIT: dict[Kind, int] = {
     "usage": USAGE, "unauthorized": USAGE, "forbidden": USAGE, "not_found": USAGE,
     "too_large": USAGE, "unsupported": USAGE,
     "conflict": FAILURE, "busy": FAILURE, "rate_limited": FAILURE, "unavailable": FAILURE,
-    "timeout": FAILURE,
+    "timeout": FAILURE, "no_space": FAILURE,
     "cancelled": FAILURE, "failed": FAILURE,
 }
 

@@ -26,6 +26,7 @@ Kind = Literal[
     "rate_limited",  # over a caller's rate limit: try again later
     "busy",  # the queue is full: try again later
     "unavailable",  # a model or library is missing: the installation, not the request
+    "no_space",  # the server's disk is full: nothing was kept, the request may be retried
     "timeout",  # ran past its time limit
     "cancelled",  # the caller went away
     "failed",  # the work itself failed
@@ -107,6 +108,19 @@ class QueryTooLong(InvalidRequest):
 
 class Unavailable(StudyhallError):
     kind = "unavailable"
+
+
+class NoSpace(StudyhallError):
+    """The disk filled while writing; what was being written has been removed."""
+
+    kind = "no_space"
+
+
+def out_of_space(error: OSError) -> bool:
+    """Whether an OSError says the disk (or the writer's quota) is full."""
+    import errno
+
+    return error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class TimedOut(StudyhallError, TimeoutError):

@@ -6,7 +6,6 @@ intact, afterwards."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_serve_http import free_port, wait_until_healthy
-from tests.conftest import LESSONS
+from tests.api.served import ADMIN_TOKEN, served
 
 pytestmark = pytest.mark.slow
 
-ADMIN_TOKEN = "admin-token-for-the-fuzzer-0123"
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance,response_headers_conformance")
 FUZZ_SECONDS = 75  # per run; schemathesis stops by itself
@@ -30,39 +27,13 @@ FUZZ_SECONDS = 75  # per run; schemathesis stops by itself
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, models_dir):
+    # the fuzzer is one client asking thousands of times: limits would make the same request
+    # answer 200 then 429, which it reads as flaky; tests/api/access test them
     root = tmp_path_factory.mktemp("fuzz")
-    course = root / "course"
-    course.mkdir()
-    (course / "course.yaml").write_text("id: tiny\ntitle: Tiny Course\n")
-    for name, text in LESSONS.items():
-        (course / name).write_text(text)
-    env = os.environ | {
-        "STUDYHALL_DATA_DIR": str(root / "data"), "STUDYHALL_MODELS_DIR": str(models_dir),
-        "STUDYHALL_GENERATOR__MODEL": "tiny", "STUDYHALL_GENERATOR__MAX_TOKENS": "16",
-        "STUDYHALL_SERVER__ADMIN_TOKEN": ADMIN_TOKEN,
-        # the fuzzer is one client asking thousands of times: limits would make the same
-        # request answer 200 then 429, which it reads as flaky; tests/api/access test them
-        "STUDYHALL_ACCESS__ANSWERS_RATE": "1000000/minute",
-        "STUDYHALL_ACCESS__SEARCH_RATE": "1000000/minute",
-        "STUDYHALL_ACCESS__DEMOS_RATE": "1000000/minute",
-        "STUDYHALL_DEMOS__TIMEOUT_S": "20"}
-    cli = [sys.executable, "-m", "studyhall.cli"]
-    subprocess.run([*cli, "ingest", str(course), "--course", "tiny"], env=env, check=True,
-                   capture_output=True)
-    subprocess.run([*cli, "course", "visibility", "tiny", "public"], env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    log = root / "serve.log"  # a file: a pipe nobody reads fills, and blocks the server
-    with open(log, "w") as out:
-        process = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_healthy(process, base, log)
-    yield base, root
-    process.terminate()
-    process.wait(timeout=30)
-    output = log.read_text()
-    assert "Traceback" not in output, output[-4000:]
+    with served(root, models_dir, ACCESS__ANSWERS_RATE="1000000/minute",
+                ACCESS__SEARCH_RATE="1000000/minute", ACCESS__DEMOS_RATE="1000000/minute",
+                DEMOS__TIMEOUT_S="20") as base:
+        yield base, root
 
 
 @pytest.mark.parametrize("credentials", [[], ["-H", f"Authorization: Bearer {ADMIN_TOKEN}"]],

@@ -53,7 +53,7 @@ def test_an_upload_of_several_files_is_one_new_version(make_jobs, catalog):
     jobs = make_jobs()
     files = [("a.md", io.BytesIO(b"# A\n\nAbout autoencoders.\n")),
              ("b.md", io.BytesIO(b"# B\n\nAbout diffusion.\n")),
-             ("broken.pdf", io.BytesIO(b"not a pdf"))]
+             ("broken.pdf", io.BytesIO(b"%PDF-1.7\nthe rest of it is missing"))]
     done = jobs.wait(jobs.submit("tiny", files)["id"])
     assert done["status"] == "done" and done["done"] == 3
     assert sorted(done["report"]["added"]) == ["a.md", "b.md"]

@@ -3,6 +3,7 @@ background, searchable when the job is done; bad names, types and sizes refused.
 
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 
@@ -88,17 +89,41 @@ def test_json_bodies_keep_their_own_smaller_limit(client):
     assert response.status_code == 413
 
 
-def test_path_traversal_in_a_file_name_is_stripped_to_the_name(client, settings):
-    response = upload(client, "tiny", {"../../../evil.md": "# Evil\n\nOnly a lesson, really.\n",
-                                       "..\\..\\win.txt": "Backslashes too.\n"})
-    assert response.status_code == 202, response.text
-    assert sorted(response.json()["files"]) == ["evil.md", "win.txt"]
-    done = wait_for_job(client, response.json()["id"])
-    assert sorted(done["report"]["added"]) == ["evil.md", "win.txt"]
-    folder = settings.data_dir / "sources" / "tiny"
-    assert (folder / "evil.md").is_file() and (folder / "win.txt").is_file()
-    assert not (settings.data_dir / "evil.md").exists()
+def test_path_traversal_in_a_file_name_is_refused_and_nothing_is_kept(client, settings):
+    response = upload(client, "tiny", {"notes.md": "# Notes\n\nA fine lesson.\n",
+                                       "../../../evil.md": "# Evil\n\nOnly a lesson, really.\n"})
+    assert response.status_code == 422
+    assert "'../../../evil.md'" in response.json()["detail"]
+    assert "leaves its folder" in response.json()["detail"]
+    assert not list(settings.data_dir.rglob("evil.md"))
+    assert not list(settings.data_dir.rglob("notes.md"))  # none of the upload is kept
     assert not (settings.data_dir.parent / "evil.md").exists()
+
+
+def test_a_folder_prefix_in_a_file_name_is_dropped(client, settings):
+    response = upload(client, "tiny", {"week1/intro.md": "# Intro\n\nWelcome.\n",
+                                       "week1\\win.txt": "Backslashes too.\n"})
+    assert response.status_code == 202, response.text
+    assert sorted(response.json()["files"]) == ["intro.md", "win.txt"]
+    done = wait_for_job(client, response.json()["id"])
+    assert sorted(done["report"]["added"]) == ["intro.md", "win.txt"]
+    folder = settings.data_dir / "sources" / "tiny"
+    assert (folder / "intro.md").is_file() and (folder / "win.txt").is_file()
+
+
+@pytest.mark.parametrize(("name", "data", "problem"), [
+    ("x.pdf", b"not a pdf", "not a PDF"),
+    ("deck.pptx", b"%PDF-1.4 a pdf in disguise", "not a zip package"),
+    ("nb.ipynb", b"print('hello')", "a notebook is a JSON object"),
+    ("notes.md", b"\x7fELF\x02\x01\x01\x00\x00\x00", "NUL bytes"),
+    ("empty.txt", b"   \n", "is empty"),
+])
+def test_a_file_that_is_not_its_type_is_refused_at_upload(client, settings, name, data,
+                                                          problem):
+    response = upload(client, "tiny", {name: data})
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["detail"] and repr(name) in response.json()["detail"]
+    assert not list((settings.data_dir / "sources").rglob(name))
 
 
 def test_a_broken_pdf_is_skipped_with_its_reason_and_the_previous_version_keeps_serving(
@@ -119,7 +144,8 @@ def test_a_broken_pdf_is_skipped_with_its_reason_and_the_previous_version_keeps_
 
 
 def test_a_new_course_whose_only_file_is_unreadable_reports_why(client):
-    done = wait_for_job(client, upload(client, "empty", {"x.pdf": b"not a pdf"}).json()["id"])
+    done = wait_for_job(client, upload(client, "empty", {"x.pdf": b"%PDF-1.4\ncut short"}).json()[
+        "id"])
     assert done["status"] == "done" and done["report"]["added"] == []
     assert "PDF" in done["report"]["skipped"]["x.pdf"]
     assert "empty" not in {c["id"] for c in client.get("/v1/courses").json()["courses"]}
