@@ -62,8 +62,8 @@ class EvalJobs(BackgroundJobs):
     KIND = "eval job"
 
     def __init__(self, database: Path, reports: Path, *, search, answers: Callable[[], Any],
-                 data_dir: Path) -> None:
-        super().__init__(database)
+                 data_dir: Path, max_queued: int = 20) -> None:
+        super().__init__(database, max_queued=max_queued)
         self.reports = reports
         self.search = search
         self.answers = answers  # built on first use: it loads the model

@@ -71,11 +71,11 @@ class IngestJobs(BackgroundJobs):
     KIND = "ingest job"
 
     def __init__(self, database: Path, sources: Path, *, ingestor: Ingestor,
-                 max_upload_bytes: int) -> None:
+                 max_upload_bytes: int, max_queued: int = 20) -> None:
         self.sources = sources
         self.ingestor = ingestor
         self.max_upload_bytes = max_upload_bytes
-        super().__init__(database)
+        super().__init__(database, max_queued=max_queued)
         for job in self.unfinished:
             self._recover(job)
 

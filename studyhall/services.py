@@ -61,7 +61,8 @@ class Services:
         settings = self.settings
         return self._once("evals", lambda: EvalJobs(
             settings.database, settings.data_dir / "evals" / "jobs", search=self.search,
-            answers=lambda: self.answers, data_dir=settings.data_dir))
+            answers=lambda: self.answers, data_dir=settings.data_dir,
+            max_queued=settings.server.max_queued_jobs))
 
     def recover(self) -> None:
         """What a stopped or killed service left, put right, as a server does at start: the
@@ -77,7 +78,8 @@ class Services:
         settings = self.settings
         return self._once("ingest_jobs", lambda: IngestJobs(
             settings.database, settings.sources_dir, ingestor=self.ingestor,
-            max_upload_bytes=settings.server.max_upload_bytes))
+            max_upload_bytes=settings.server.max_upload_bytes,
+            max_queued=settings.server.max_queued_jobs))
 
 
 def build_services(settings: Settings, *, search: SearchService | None = None,

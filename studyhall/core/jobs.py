@@ -35,9 +35,8 @@ class BackgroundJobs:
     INTERRUPTED: str  # the error an unfinished job gets at the next start
     KIND: str = "job"  # for messages: "eval job", "ingest job"
 
-    MAX_QUEUED = 20  # jobs of a table that may wait; more are refused as busy
-
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, *, max_queued: int = 20) -> None:
+        self.max_queued = max_queued  # jobs of this table that may wait; more are refused
         self.database = database
         self._queue: queue.Queue[str] = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -63,7 +62,7 @@ class BackgroundJobs:
         with closing(self._db()) as db:
             (queued,) = db.execute(
                 f"SELECT COUNT(*) FROM {self.TABLE} WHERE status = 'queued'").fetchone()
-        if queued >= self.MAX_QUEUED:
+        if queued >= self.max_queued:
             raise Busy(60)  # a job takes minutes: come back in one
         with closing(self._db()) as db, db:
             db.execute(f"INSERT INTO {self.TABLE} ({names}) VALUES ({marks})",

@@ -213,6 +213,9 @@ class ServerSettings(BaseModel):
         description="Largest course-file upload (POST /v1/courses/{course}/files), all its "
         "files together (413 above).",
     )
+    max_queued_jobs: int = Field(
+        20, ge=1, le=100000, description="Ingest (and, apart, eval) jobs that may wait; one "
+        "more is refused with 503 and Retry-After.")
     mcp_session_idle_s: float = Field(
         900.0, gt=0, le=86400, description="An MCP session over HTTP idle this long is closed.")
     mcp_max_sessions: int = Field(200, ge=1, le=100000,

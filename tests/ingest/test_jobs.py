@@ -67,7 +67,7 @@ def test_the_job_queue_is_bounded(make_jobs):
 
     jobs = make_jobs()
     jobs._ensure_worker = lambda: None  # nothing runs: they all stay queued
-    jobs.MAX_QUEUED = 2
+    jobs.max_queued = 2
     jobs.submit("tiny", lesson())
     jobs.submit("tiny", lesson())
     with pytest.raises(Busy):
