@@ -6,6 +6,8 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
 - :mod:`bench.answers`: answering speed against a bare llama-cpp-python call and the
   LangChain tutorial recipe;
 - :mod:`bench.demo_timings`: each demo's default run;
+- :mod:`bench.injections`: planted instructions in each document format, against the real
+  model, on the set the guard was tuned on and on a held-out set;
 - :mod:`bench.audit`: a blind grading packet of two answer reports, and its score;
 - :mod:`bench.prompt_coverage`, :mod:`bench.glossary_probe`: probes that size a change
   before a whole answer eval.

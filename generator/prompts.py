@@ -74,7 +74,7 @@ def source_block(n: int, hit: Hit, text: str | None = None) -> str:
     body = neutralize((text if text is not None else chunk.text).strip(), chunk.location)
     # a passage cannot close its own fence, or open another one
     body = _FENCE.sub("‹", body)
-    where = _FENCE.sub("‹", where)
+    where = _FENCE.sub("‹", neutralize(where, chunk.location))
     return f'<source n={n} title="{where}">\n{body}\n</source>'
 
 
