@@ -1,9 +1,12 @@
-"""Every route and MCP tool that reads a course, for each kind of caller: anonymous, a key
-of another course, a student, an instructor of another course, a key of the course, an
-instructor of it, the admin. The allowed ones succeed; the rest get 401 or 403 with no
-course content in the body."""
+"""Every route and MCP tool that reads a course, and every instructor route, for each kind
+of caller: anonymous, a key of another course, a student, an instructor of another course,
+a key of the course (read, or instruct), an instructor of it, the admin. The allowed ones
+succeed; the rest get 401 or 403 (an MCP error) with no course content in the body."""
 
 from __future__ import annotations
+
+import json
+import time
 
 import anyio
 import httpx2
@@ -162,12 +165,15 @@ def test_the_official_openai_client_sends_its_key_as_the_bearer(app):
 
 
 def test_mcp_over_http_reads_a_course_as_the_caller_its_headers_name(app):
-    def call(headers, course="tiny"):
+    def call(headers, course="tiny", tool="search_course"):
+        arguments = ({"query": "mode collapse", "course": course, "k": 1}
+                     if tool == "search_course" else
+                     {"question": "what is mode collapse", "course": course})
+
         async def go():
             async with httpx2.AsyncClient(headers=headers) as http, Client(
                     streamable_http_client(f"{base}/mcp", http_client=http)) as client:
-                return await client.call_tool("search_course", {"query": "mode collapse",
-                                                                "course": course, "k": 1})
+                return await client.call_tool(tool, arguments)
         return anyio.run(go)
 
     with serving(app) as base:
@@ -178,6 +184,13 @@ def test_mcp_over_http_reads_a_course_as_the_caller_its_headers_name(app):
         assert not allowed.is_error
         assert allowed.structured_content["result"][0]["course"] == "tiny"
         assert call(key(app, ["tiny"]), course="closed").is_error
+        for tool in ("search_course", "ask_course"):
+            for who, headers in callers(app).items():
+                result = call(headers, tool=tool)
+                assert result.is_error == (who not in ALLOWED_ON_LMS), (tool, who)
+                if result.is_error:
+                    text = " ".join(part.text for part in result.content)
+                    assert SECRET not in text and "collapses" not in text, (tool, who)
 
 
 def test_the_lessons_hold_the_text_the_denials_must_not_show():
@@ -239,3 +252,65 @@ def test_anonymous_browsers_own_their_own_conversations(app):
     again = ask | {"session_id": first["session_id"]}
     assert client.post("/v1/ask", json=again, headers=theirs).status_code == 404
     assert client.post("/v1/ask", json=again, headers=mine).status_code == 200
+
+
+INSTRUCTORS = {"instructor", "instruct key of the course", "admin"}
+
+
+def instructor_requests(client, app, course: str) -> list[tuple[str, str, dict]]:
+    """Every instructor route of ``course``, as (method, path, request keywords); the jobs
+    and key they name are made by the admin first."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    upload = {"files": [("files", ("extra.md", b"# Extra\n\nmore notes\n", "text/markdown"))]}
+    job = client.post(f"/v1/courses/{course}/files", headers=admin, **upload).json()["id"]
+    questions = app.state.services.settings.data_dir / "evals" / course / "questions.jsonl"
+    questions.parent.mkdir(parents=True, exist_ok=True)
+    questions.write_text(json.dumps({"id": "q1", "course": course, "question": "what is mode "
+                                     "collapse", "gold": [{"source": "gans.md"}]}) + "\n")
+    run = client.post("/v1/evals", headers=admin,
+                      json={"course": course, "kind": "retrieval"}).json()["id"]
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/evals/{run}", headers=admin).json()["status"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return [
+        ("POST", f"/v1/courses/{course}/files", upload),
+        ("GET", f"/v1/ingest-jobs/{job}", {}),
+        ("POST", "/v1/evals", {"json": {"course": course, "kind": "retrieval"}}),
+        ("GET", f"/v1/evals?course={course}", {}),
+        ("GET", f"/v1/evals/{run}", {}),
+        ("GET", f"/v1/evals/{run}/report.json", {}),
+        ("GET", f"/v1/evals/{run}/report.html", {}),
+        ("GET", f"/v1/courses/{course}/visibility", {}),
+        ("PUT", f"/v1/courses/{course}/visibility", {"json": {"visibility": "lms"}}),
+        ("GET", f"/v1/courses/{course}/keys", {}),
+        ("POST", f"/v1/courses/{course}/keys", {"json": {"name": "n", "scope": "read"}}),
+    ]
+
+
+def test_every_instructor_route_opens_to_its_instructors_only(app):
+    client = TestClient(app)
+    people = callers(app) | {"instruct key of the course": key(app, ["tiny"], "instruct")}
+    for method, path, keywords in instructor_requests(client, app, "tiny"):
+        for who, headers in people.items():
+            response = client.request(method, path, headers=headers, **keywords)
+            if who in INSTRUCTORS:
+                assert response.status_code in (200, 201, 202), (who, path, response.text)
+            else:
+                expected = 401 if who == "anonymous" else 403
+                assert response.status_code == expected, (who, path, response.status_code)
+                assert SECRET not in response.text and "collapses" not in response.text
+
+
+def test_revoking_a_key_is_for_its_courses_instructors_only(app):
+    client = TestClient(app)
+    people = callers(app) | {"instruct key of the course": key(app, ["tiny"], "instruct")}
+    for who, headers in people.items():
+        victim = app.state.access.create_key(name="v", courses=["tiny"], scope="read",
+                                             created_by="test").key.id
+        response = client.delete(f"/v1/courses/tiny/keys/{victim}", headers=headers)
+        if who in INSTRUCTORS:
+            assert response.status_code == 200, (who, response.text)
+        else:
+            assert response.status_code == (401 if who == "anonymous" else 403), who
+        assert (app.state.access.key(victim).revoked_at is not None) == (who in INSTRUCTORS)
