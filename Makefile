@@ -65,6 +65,7 @@ bench: setup
 	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.demo_timings
 	$(BIN)/python -m bench.injections
+	$(BIN)/python -m bench.load
 
 # The answer eval asks the model every question of the bundled set: about 25 minutes on 2 cores.
 eval: ingest

@@ -24,8 +24,8 @@ def build_generator(settings: GeneratorSettings, models_dir: Path) -> Generator:
 
         path = resolve_model(settings.model, models_dir)
         return LlamaCppGenerator(
-            path, name=settings.model, n_ctx=settings.context_window, n_threads=settings.threads
-        )
+            path, name=settings.model, n_ctx=settings.context_window, n_threads=settings.threads,
+            nice=settings.nice)
     if settings.backend == "transformers":
         from generator.backends.transformers import TransformersGenerator
 

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from generator.backends.worker import PriorityWorker
 from generator.base import ChatMessage, GenerationParams
 from generator.guard import defuse_control_tokens
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 class LlamaCppGenerator:
     def __init__(self, model_path: Path, *, name: str, n_ctx: int = 4096,
-                 n_threads: int | None = None, seed: int = 0) -> None:
+                 n_threads: int | None = None, seed: int = 0, nice: int = 0) -> None:
         self.model_path = Path(model_path)
         self.name = name
         self.context_window = n_ctx
@@ -39,6 +40,7 @@ class LlamaCppGenerator:
         self.seed = seed
         self._llm = None
         self._lock = threading.Lock()
+        self._worker: PriorityWorker[dict] = PriorityWorker(nice, name="llama.cpp")
 
     def load(self) -> None:
         if self._llm is not None:  # loaded: no lock (stream holds it while it builds prompts)
@@ -113,13 +115,11 @@ class LlamaCppGenerator:
                     max_tokens=params.max_tokens, temperature=params.temperature,
                     stop=list(params.stop) or None, stream=True)
                 text = lambda chunk: chunk["choices"][0]["delta"].get("content")  # noqa: E731
-            try:
-                for chunk in chunks:
-                    if cancel is not None and cancel.is_set():
-                        log.info("generation cancelled by the caller")
-                        break
-                    piece = text(chunk)
-                    if piece:
-                        yield piece
-            finally:
-                chunks.close()  # stops llama.cpp from generating further
+            # computed on the worker thread, below the priority of searches and pages; closing
+            # ``chunks`` (the worker does, at a cancel or when we stop) stops llama.cpp
+            for chunk in self._worker.iterate(lambda: chunks, cancel):
+                piece = text(chunk)
+                if piece:
+                    yield piece
+            if cancel is not None and cancel.is_set():
+                log.info("generation cancelled by the caller")

@@ -99,6 +99,10 @@ class GeneratorSettings(BaseModel):
     api_key: str = Field("not-needed", description="openai backend: the server's API key.")
     context_window: int = Field(4096, ge=512, le=131072, description="Prompt + answer tokens.")
     threads: int | None = Field(None, ge=1, le=256, description="CPU threads (default: all).")
+    nice: int = Field(
+        10, ge=0, le=19, description="llama_cpp backend: how much lower than the server's the "
+        "model's CPU priority is, so searches and pages are served while it generates "
+        "(0: the same).")
     max_tokens: int = Field(320, ge=16, le=4096, description="Longest answer, in tokens.")
 
 
