@@ -10,9 +10,11 @@ embedded text is cut off at the embedder's word-piece limit.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from ingest.cleaning import drop_payloads, is_language
 from ingest.documents import Anchor, Chunk, LoadedDocument, Section, chunk_id
 
 PATH_SEPARATOR = " › "
@@ -51,6 +53,7 @@ class Chunker:
         self.overlap_tokens = overlap_tokens
         self.special_tokens = special_tokens
         self._splitters: dict[int, RecursiveCharacterTextSplitter] = {}
+        self.not_language = 0  # sections and pieces left out as payload, over all documents
 
     def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:
         if budget not in self._splitters:
@@ -129,10 +132,24 @@ class Chunker:
     ) -> list[Chunk]:
         chunks: list[Chunk] = []
         seen: dict[str, int] = {}
-        for section in self.merge_cells(document.sections, course_title):
+        # only language is indexed (ingest/cleaning.py): payloads leave the text, and a
+        # section or piece that is still mostly payload is left out, before cells are merged
+        sections = []
+        for section in document.sections:
+            text = drop_payloads(section.text)
+            if not text.strip():
+                continue
+            if not is_language(text):
+                self.not_language += 1
+                continue
+            sections.append(replace(section, text=text))
+        for section in self.merge_cells(sections, course_title):
             prefix = self.context_prefix(course_title, section.heading_path)
             cursor = 0
-            for piece in self.split_section(section, prefix):
+            pieces = self.split_section(section, prefix)
+            language = [piece for piece in pieces if is_language(piece)]
+            self.not_language += len(pieces) - len(language)
+            for piece in language:
                 anchor = section.anchor
                 if anchor.kind == "line" and section.start_line is not None:
                     found = section.text.find(piece[:80], cursor)

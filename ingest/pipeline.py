@@ -28,8 +28,9 @@ from ingest.catalog import Catalog, validate_course_id
 from ingest.chunking import Chunker
 from ingest.documents import Chunk, LoadedDocument
 from ingest.embedder import Embedder
-from ingest.loaders import LoadError, loader_for
+from ingest.loaders import LoadError, UnsupportedFormat, loader_for
 from ingest.sandbox import Limits, check_size, shared_sandbox
+from ingest.selection import Selection, files, group_left_out, group_skipped
 from ingest.store import (
     CourseIndex,
     FileEntry,
@@ -58,6 +59,7 @@ class CourseMeta:
     description: str = ""
     licence: str = ""
     lessons: tuple[str, ...] = ()
+    selection: Selection = Selection()
 
     @classmethod
     def read(cls, folder: Path) -> CourseMeta:
@@ -75,7 +77,20 @@ class CourseMeta:
             description=str(data.get("description") or "").strip(),
             licence=str(data.get("licence") or data.get("license") or ""),
             lessons=tuple(str(p) for p in data.get("lessons") or ()),
+            selection=Selection(include=_patterns(data, "include", path),
+                                exclude=_patterns(data, "exclude", path),
+                                defaults=bool(data.get("default_exclude", True))),
         )
+
+
+def _patterns(data: dict, key: str, path: Path) -> tuple[str, ...]:
+    value = data.get(key) or ()
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip()
+                                                      for v in value):
+        raise IngestError(f"{path}: {key!r} must be a list of glob patterns, got {value!r}")
+    return tuple(v.strip() for v in value)
 
 
 @dataclass
@@ -87,8 +102,10 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # source → reason
+    left_out: dict[str, str] = field(default_factory=dict)  # not course material → why
     kept_previous: list[str] = field(default_factory=list)
     chunks: int = 0
+    not_language: int = 0  # chunks left out as mostly not language (base64, hex, ...)
     embedded: int = 0
     reused_vectors: int = 0
     seconds: float = 0.0
@@ -103,8 +120,32 @@ class IngestReport:
             f"course {self.course_id!r}: {state}; files: {len(self.added)} added, "
             f"{len(self.changed)} changed, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed, {len(self.skipped)} skipped; chunks: {self.chunks} "
-            f"({self.embedded} embedded, {self.reused_vectors} reused) in {self.seconds:.1f}s"
+            f"({self.embedded} embedded, {self.reused_vectors} reused"
+            + (f", {self.not_language} left out as not language" if self.not_language else "")
+            + f") in {self.seconds:.1f}s"
         )
+
+    def skipped_lines(self, verbose: bool = False) -> list[str]:
+        """What was not ingested, grouped by why: one line a group, a few names for files
+        a loader failed on; ``verbose``: every file, with its reason."""
+        if verbose:
+            lines = [f"skipped {source}: {reason}" + (
+                " (kept the previously ingested version)" if source in self.kept_previous
+                else "") for source, reason in self.skipped.items()]
+            return lines + [f"left out {source}: {why}" for source, why in self.left_out.items()]
+        lines = []
+        if self.skipped:
+            groups = group_skipped(self.skipped)
+            lines.append(f"skipped {files(len(self.skipped))}: " + "; ".join(
+                group.line(names=0 if group.by_suffix else 3) for group in groups))
+        if self.kept_previous:
+            lines.append(f"kept the previous version of {len(self.kept_previous)}: "
+                         + ", ".join(self.kept_previous[:5])
+                         + (", …" if len(self.kept_previous) > 5 else ""))
+        if self.left_out:
+            lines.append(f"left out {files(len(self.left_out))}: " + "; ".join(
+                group.line(names=3) for group in group_left_out(self.left_out)))
+        return lines
 
 
 def _text_key(text: str) -> str:
@@ -121,16 +162,37 @@ def _in_process(limits: Limits):
     return parse
 
 
-def scan(root: Path) -> dict[str, Path]:
-    """Every file under ``root`` worth offering to a loader, by path relative to it."""
-    found = {}
+@dataclass
+class Scan:
+    """A course folder, sorted: the files to read, the files of a type no loader reads
+    (source → reason), and the files the selection leaves out (source → why)."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    unsupported: dict[str, str] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def scan(root: Path, selection: Selection | None = None) -> Scan:
+    """Every file under ``root``, by path relative to it, sorted into what to read, what no
+    loader reads and what ``selection`` (default: the default exclusions) leaves out.
+    Hidden files and folders (``.git``, ``_build``) are not listed at all."""
+    selection = selection or Selection()
+    found = Scan()
     for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith((".", "_")) for part in rel.parts) or not path.is_file():
+        rel = path.relative_to(root).as_posix()
+        if not path.is_file() or rel == COURSE_FILE:
             continue
-        if rel.as_posix() == COURSE_FILE:
+        why = selection.left_out(rel)
+        if why is not None:
+            if not why.startswith("hidden"):
+                found.left_out[rel] = why
             continue
-        found[rel.as_posix()] = path
+        try:
+            loader_for(path)
+        except UnsupportedFormat as exc:
+            found.unsupported[rel] = str(exc)
+            continue
+        found.files[rel] = path
     return found
 
 
@@ -152,23 +214,36 @@ class Ingestor:
         title: str | None = None,
         rebuild: bool = False,
         progress: bool = False,
+        include: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
     ) -> IngestReport:
+        """Ingest a folder (the whole course: the files its selection keeps, course.yaml's
+        patterns and then ``include``/``exclude``) or one file (added to the course)."""
         started = time.perf_counter()
         validate_course_id(course_id)
         path = Path(path)
+        found = Scan()
         if path.is_dir():
-            files, meta, whole_course = scan(path), CourseMeta.read(path), True
+            meta, whole_course = CourseMeta.read(path), True
+            found = scan(path, meta.selection.merged(include, exclude))
+            files = found.files
         elif path.is_file():
             files, meta, whole_course = {path.name: path}, CourseMeta(), False
         else:
             raise IngestError(f"{path}: no such file or folder")
         if not files:
-            raise IngestError(f"{path}: no files to ingest")
+            detail = ""
+            if found.unsupported or found.left_out:
+                detail = (f" ({len(found.unsupported)} of a type no loader reads, "
+                          f"{len(found.left_out)} left out)")
+            raise IngestError(f"{path}: no files to ingest{detail}")
 
         with self.catalog.lock(course_id):
             report = self._ingest_locked(
                 files, meta, course_id, title, rebuild, whole_course, progress
             )
+        report.skipped.update(found.unsupported)
+        report.left_out = found.left_out
         report.seconds = time.perf_counter() - started
         log.info(report.summary())
         return report
@@ -251,13 +326,19 @@ class Ingestor:
                 loader = loader_for(files[source])
                 document = self.parse(files[source])
                 lesson = Path(source).stem
+                dropped = chunker.not_language
                 new_chunks = chunker.chunk(
                     document, course_id=course_id, course_title=course_title,
                     source=source, lesson=lesson,
                 )
+                dropped = chunker.not_language - dropped
+                report.not_language += dropped
+                if not new_chunks:
+                    raise LoadError(f"no language text: its {dropped} passages are all "
+                                    "payload (base64, hex)")
             except LoadError as exc:
                 report.skipped[source] = str(exc)
-                log.warning("skipped %s: %s", files[source], exc)
+                log.info("skipped %s: %s", files[source], exc)  # the report groups them
                 if prev_entry and previous and not settings_changed:
                     self._carry(previous, prev_by_source.get(source, []), chunks, reused_rows)
                     entries[source] = prev_entry.model_copy(update={"order": len(entries)})

@@ -23,13 +23,19 @@ def ingest(
     rebuild: Annotated[
         bool, typer.Option(help="Re-embed everything (needed after changing the embedder).")
     ] = False,
+    include: Annotated[list[str] | None, typer.Option(
+        help="Read only files matching this glob (repeatable; after course.yaml's).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        help="Leave out files matching this glob, e.g. 'assignments/' (repeatable).")] = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="List every skipped and left-out file with its reason.")] = False,
 ) -> None:
     """Ingest a folder (it becomes the whole course) or one file (added to the course)."""
     report = services().ingestor.ingest(path, course, title=title, rebuild=rebuild,
-                                        progress=sys.stderr.isatty())
-    for source, reason in report.skipped.items():
-        kept = " (kept the previously ingested version)" if source in report.kept_previous else ""
-        typer.secho(f"warning: skipped {source}: {reason}{kept}", err=True, fg=typer.colors.YELLOW)
+                                        progress=sys.stderr.isatty(),
+                                        include=tuple(include or ()), exclude=tuple(exclude or ()))
+    for line in report.skipped_lines(verbose=verbose):
+        typer.secho(line, err=True, fg=typer.colors.YELLOW)
     typer.echo(report.summary())
 
 

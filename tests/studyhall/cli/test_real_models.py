@@ -19,11 +19,22 @@ def test_ingest_search_reingest_and_list(tmp_path, monkeypatch):
     for name in ("16-generative-adversarial-networks.md", "17-variational-autoencoders.md"):
         (course / name).write_text((BUNDLED_COURSE / "lessons" / name).read_text())
     (course / "broken.pdf").write_bytes(b"not a pdf")
+    (course / "drafts").mkdir()
+    (course / "drafts" / "next-week.md").write_text("# Next week\n\nNot ready.\n")
+    for n in range(3):
+        (course / f"figure-{n}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
 
-    first = runner.invoke(app, ["ingest", str(course), "--course", "mini"])
+    first = runner.invoke(app, ["ingest", str(course), "--course", "mini",
+                                "--exclude", "drafts/"])
     assert first.exit_code == 0, first.output
-    assert "2 added" in first.output and "1 skipped" in first.output
-    assert "warning: skipped broken.pdf" in first.output
+    assert "2 added" in first.output and "4 skipped" in first.output
+    assert "skipped 4 files: 3 images (.png); 1 PDF file unreadable: broken.pdf" in first.output
+    assert "left out 1 file: 1 excluded by 'drafts/': drafts/next-week.md" in first.output
+    assert first.output.count("figure-") == 0  # grouped, not one line a file
+    listed = runner.invoke(app, ["ingest", str(course), "--course", "mini", "--exclude",
+                                 "drafts/", "--verbose"])
+    assert "skipped figure-2.png: unsupported file type '.png'" in listed.output
+    assert "left out drafts/next-week.md: excluded by 'drafts/'" in listed.output
 
     result = runner.invoke(app, ["search", "what does the KL term do", "--course", "mini",
                                  "-k", "3", "--json"])
@@ -33,11 +44,12 @@ def test_ingest_search_reingest_and_list(tmp_path, monkeypatch):
     assert hits[0]["source"] == "17-variational-autoencoders.md"
     assert hits[0]["anchor"]["kind"] == "section"
 
-    again = runner.invoke(app, ["ingest", str(course), "--course", "mini"])
-    assert "already up to date" in again.output and "0 embedded" in again.output
+    assert "already up to date" in listed.output and "0 embedded" in listed.output
+    again = runner.invoke(app, ["ingest", str(course), "--course", "mini"])  # drafts too now
+    assert "1 added, 0 changed, 2 unchanged" in again.output and "1 embedded" in again.output
 
     listing = json.loads(runner.invoke(app, ["courses", "--json"]).output)
-    assert [c["id"] for c in listing] == ["mini"] and listing[0]["files"] == 2
+    assert [c["id"] for c in listing] == ["mini"] and listing[0]["files"] == 3
 
 
 def test_ingest_of_only_bad_files_fails_with_the_reasons(tmp_path, monkeypatch):
