@@ -38,6 +38,7 @@ class Chunker:
         chunk_tokens: int = 200,
         overlap_tokens: int = 40,
         special_tokens: int = 2,
+        clean: bool = True,
     ) -> None:
         if chunk_tokens <= 0:
             raise ValueError(f"chunk_tokens must be > 0, got {chunk_tokens}")
@@ -54,6 +55,7 @@ class Chunker:
         self.special_tokens = special_tokens
         self._splitters: dict[int, RecursiveCharacterTextSplitter] = {}
         self.not_language = 0  # sections and pieces left out as payload, over all documents
+        self.clean = clean  # False: index payloads too (bench.ingest_probe's "before")
 
     def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:
         if budget not in self._splitters:
@@ -136,10 +138,10 @@ class Chunker:
         # section or piece that is still mostly payload is left out, before cells are merged
         sections = []
         for section in document.sections:
-            text = drop_payloads(section.text)
+            text = drop_payloads(section.text) if self.clean else section.text
             if not text.strip():
                 continue
-            if not is_language(text):
+            if self.clean and not is_language(text):
                 self.not_language += 1
                 continue
             sections.append(replace(section, text=text))
@@ -147,7 +149,7 @@ class Chunker:
             prefix = self.context_prefix(course_title, section.heading_path)
             cursor = 0
             pieces = self.split_section(section, prefix)
-            language = [piece for piece in pieces if is_language(piece)]
+            language = [piece for piece in pieces if not self.clean or is_language(piece)]
             self.not_language += len(pieces) - len(language)
             for piece in language:
                 anchor = section.anchor

@@ -29,6 +29,7 @@ from ingest.chunking import Chunker
 from ingest.documents import Chunk, LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import LoadError, UnsupportedFormat, loader_for
+from ingest.markup import labels_of_files, reduce_document
 from ingest.sandbox import Limits, check_size, shared_sandbox
 from ingest.selection import Selection, files, group_left_out, group_skipped
 from ingest.store import (
@@ -60,6 +61,7 @@ class CourseMeta:
     licence: str = ""
     lessons: tuple[str, ...] = ()
     selection: Selection = Selection()
+    frameworks: tuple[str, ...] = ()  # of a book's per-framework tabs, the ones to keep
 
     @classmethod
     def read(cls, folder: Path) -> CourseMeta:
@@ -80,6 +82,7 @@ class CourseMeta:
             selection=Selection(include=_patterns(data, "include", path),
                                 exclude=_patterns(data, "exclude", path),
                                 defaults=bool(data.get("default_exclude", True))),
+            frameworks=tuple(f.lower() for f in _patterns(data, "frameworks", path)),
         )
 
 
@@ -303,6 +306,8 @@ class Ingestor:
             overlap_tokens=self.settings.overlap_tokens,
         )
 
+        # cross-references between files read as their target's title (ingest/markup.py)
+        labels = labels_of_files(files.values(), self.limits.max_file_mb << 20)
         chunks: list[Chunk] = []
         reused_rows: dict[int, int] = {}  # new row → previous row, for unchanged files
         entries: dict[str, FileEntry] = {}
@@ -325,6 +330,8 @@ class Ingestor:
             try:
                 loader = loader_for(files[source])
                 document = self.parse(files[source])
+                if document.loader in ("markdown", "notebook"):
+                    document = reduce_document(document, labels, meta.frameworks)
                 lesson = Path(source).stem
                 dropped = chunker.not_language
                 new_chunks = chunker.chunk(
