@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eval.datasets import Question
-from generator.gate import confidence
+from generator.gate import GateFit, confidence, fit_gate
+from studyhall.core.settings import AnswerSettings
 
 
 @dataclass
@@ -41,3 +42,23 @@ def format_gate(rows: list[GateRow]) -> str:
     lines += [f"| {r.threshold:.2f} | {r.answerable_refused:.1%} | {r.out_of_course_refused:.1%} |"
               for r in rows]
     return "\n".join(lines)
+
+
+def fit_course_gate(service, questions: list[Question], course: str, settings: AnswerSettings,
+                    *, dataset: str = "") -> GateFit:
+    """The course's own gate, fitted to ``questions`` (see :func:`generator.gate.fit_gate`);
+    ValueError when the set is too small."""
+    scores = confidences(service, questions, course)
+    inside = [s for s, q in zip(scores, questions, strict=True) if q.answerable]
+    outside = [s for s, q in zip(scores, questions, strict=True) if not q.answerable]
+    chunks = service.index(course).manifest.chunk_count
+    return fit_gate(inside, outside, settings, chunks=chunks, dataset=dataset)
+
+
+def format_fit(fit: GateFit) -> str:
+    return (f"fitted on {fit.answerable} answerable and {fit.out_of_course} out-of-course "
+            f"questions: refuse below {fit.min_confidence:.2f} (answerable refused by the gate: "
+            f"{fit.answerable_refused:.1%}; out-of-course refused: {fit.out_of_course_refused:.1%}"
+            f", left to the coverage check: {fit.out_of_course_checked:.1%}); coverage check "
+            f"below {fit.judge_below:.2f}; restate between "
+            f"{fit.rescue_above if fit.rescue_above is not None else '-'} and the threshold")

@@ -37,7 +37,7 @@ from demos.routing import route
 from generator.base import GenerationParams, Generator
 from generator.citations import CitationStream, attribute, clean, grounded, repeated_from
 from generator.conversations import ConversationStore
-from generator.gate import Decision, confidence, decide
+from generator.gate import Decision, confidence, decide, load_fit
 from generator.passages import build_passages
 from generator.prompts import (
     JUDGE,
@@ -54,7 +54,7 @@ from retriever.base import Hit
 from retriever.service import SearchRequest, SearchService
 from studyhall.core.errors import InvalidRequest
 from studyhall.core.queue import ModelQueue, Ticket
-from studyhall.core.settings import Settings
+from studyhall.core.settings import AnswerSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,11 @@ class AnswerService:
         session_id = turn.session_id or store.new_session(turn.request.course, turn.owner)
         return session_id, store.recent_turns(session_id, limit)
 
+    def gate(self, course: str) -> AnswerSettings:
+        """The answer settings with the course's own gate thresholds, if it has them."""
+        fit = load_fit(self.search.catalog.course_dir(course))
+        return fit.applied(self.settings.answer) if fit else self.settings.answer
+
     def retrieve(self, request: SearchRequest, question: str, ticket: Ticket,
                  cancel: threading.Event | None, clock: _Clock) -> Retrieval:
         """Search, and when the gate says so, restate the question and search again."""
@@ -221,7 +226,8 @@ class AnswerService:
         hits = self.search.run(replace(request, query=question))
         clock.took("retrieve_ms", started)
         score = confidence(hits)
-        decision = decide(score, rescued=False, settings=self.settings.answer)
+        gate = self.gate(request.course)
+        decision = decide(score, rescued=False, settings=gate)
         if decision is not Decision.RESCUE:
             return Retrieval(hits, score, decision)
         rescue_started = time.perf_counter()
@@ -231,7 +237,7 @@ class AnswerService:
         if restated:
             retried = self.search.run(replace(request, query=restated))
             retried_score = confidence(retried)
-            after = decide(retried_score, rescued=True, settings=self.settings.answer)
+            after = decide(retried_score, rescued=True, settings=gate)
             if after is not Decision.REFUSE:
                 found = Retrieval(retried, retried_score, after)
         clock.took("rescue_ms", rescue_started)

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from studyhall.cli.common import command, fail, load_settings, report_dir, services
+from studyhall.core.errors import UsageError
 
 app = typer.Typer(help="Measure retrieval, the gate and answers on a labelled question set.",
                   no_args_is_help=True)
@@ -91,12 +92,35 @@ def retrieval(
 
 @command(app, "gate")
 def gate(course: Annotated[str, typer.Option("--course", "-c")],
-         dataset: DatasetOption = None) -> None:
-    """How the "not covered" threshold splits answerable from out-of-course questions."""
-    from eval.gate import calibrate, format_gate
+         dataset: DatasetOption = None,
+         fit: Annotated[bool, typer.Option(
+             "--fit", help="Fit the course's own thresholds to this set and keep them.")] = False,
+         clear: Annotated[bool, typer.Option(
+             "--clear", help="Forget the course's own thresholds (the settings apply).")] = False,
+         ) -> None:
+    """How the "not covered" threshold splits answerable from out-of-course questions; with
+    --fit, the course's own thresholds, fitted to its question set and used from then on."""
+    from eval.gate import calibrate, fit_course_gate, format_fit, format_gate
+    from generator.gate import GATE_FILE, load_fit, save_fit
 
-    rows = calibrate(services().search, _questions(dataset, course), course,
-                     [0.30, 0.35, 0.38, 0.40, 0.42, 0.45])
+    search = services().search
+    course_dir = search.catalog.course_dir(course)
+    if clear:
+        (course_dir / GATE_FILE).unlink(missing_ok=True)
+        typer.echo(f"course {course!r}: the settings' thresholds apply")
+        return
+    questions = _questions(dataset, course)
+    if fit:
+        try:
+            fitted = fit_course_gate(search, questions, course, load_settings().answer,
+                                     dataset=str(dataset or ""))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        save_fit(course_dir, fitted)
+        typer.echo(f"course {course!r}: " + format_fit(fitted))
+    elif (kept := load_fit(course_dir)) is not None:
+        typer.echo(f"course {course!r} has its own gate, " + format_fit(kept))
+    rows = calibrate(search, questions, course, [0.30, 0.35, 0.38, 0.40, 0.42, 0.45, 0.50])
     typer.echo(format_gate(rows))
 
 

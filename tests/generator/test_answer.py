@@ -230,3 +230,18 @@ def test_the_prompt_setting_picks_the_layout_the_model_reads(settings, search, t
                         prompt="best-passage-last")
     shown = titles(default)
     assert len(shown) >= 2 and titles(last) == shown[::-1]  # the best one next to the question
+
+
+def test_a_course_with_its_own_gate_is_answered_by_its_thresholds(settings, search, tmp_path):
+    from generator.gate import fit_gate, save_fit
+
+    generator = ScriptedGenerator(lambda m: "Mode collapse means few outputs [1].")
+    service = make_service(settings, search, generator, tmp_path, rescue_above=None)
+    question = "what is mode collapse in GAN training"
+    score = confidence(search.search(question, "tiny", k=5))
+    assert not service.ask(question, "tiny").refused  # the settings' 0.3
+    strict = fit_gate([score + 0.05] * 30, [0.0] * 5, service.settings.answer, chunks=10)
+    assert strict.min_confidence > score
+    save_fit(search.catalog.course_dir("tiny"), strict)
+    assert service.ask(question, "tiny").refused  # this course's own threshold
+    assert len(generator.calls) == 1  # refused by the gate, the model not asked

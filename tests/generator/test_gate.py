@@ -2,7 +2,7 @@
 
 import pytest
 
-from generator.gate import Decision, confidence, decide
+from generator.gate import Decision, GateFit, confidence, decide, fit_gate, load_fit, save_fit
 from ingest.documents import Anchor, Chunk
 from retriever.base import Hit
 from studyhall.core.settings import AnswerSettings
@@ -42,3 +42,41 @@ def _hit(dense: float | None) -> Hit:
 def test_confidence_is_the_best_cosine_and_ignores_hits_without_one():
     assert confidence([_hit(0.2), _hit(None), _hit(0.61), _hit(0.5)]) == 0.61
     assert confidence([_hit(None)]) == -1.0 and confidence([]) == -1.0
+
+
+# -- a gate fitted to one course --------------------------------------------------------
+
+def test_the_fit_refuses_at_most_three_percent_of_the_courses_own_answerable_questions():
+    answerable = [0.30] + [0.55 + 0.01 * n for n in range(39)]  # one low, 39 high
+    strangers = [0.20, 0.35, 0.48, 0.52, 0.58]
+    fit = fit_gate(answerable, strangers, DEFAULTS, chunks=1000)
+    assert fit.min_confidence == 0.55  # the highest threshold that turns away 1 of 40
+    assert fit.answerable_refused == 1 / 40
+    assert fit.out_of_course_refused == 4 / 5  # all but 0.58
+    assert fit.judge_below == 0.60  # the check reaches past the best stranger let through
+    assert fit.out_of_course_checked == 1 / 5
+    assert fit.rescue_above == 0.40  # the settings' band, 0.15 below the threshold
+
+
+def test_the_fit_never_checks_less_than_the_settings_and_stops_at_a_ceiling():
+    answerable = [0.30 + 0.01 * n for n in range(30)]
+    fit = fit_gate(answerable, [0.05] * 5, DEFAULTS, chunks=10)
+    assert fit.judge_below == DEFAULTS.judge_below  # no stranger passes: the default check
+    fit = fit_gate([0.9] * 30, [0.1] * 4 + [0.95], DEFAULTS, chunks=10)
+    assert fit.min_confidence == 0.60 and fit.judge_below == 0.75  # the ceilings
+
+
+def test_a_set_too_small_to_fit_on_is_refused_saying_how_many_it_needs():
+    with pytest.raises(ValueError, match="at least 20 answerable and 5 out-of-course"):
+        fit_gate([0.5] * 19, [0.1] * 5, DEFAULTS, chunks=10)
+
+
+def test_a_fit_is_kept_beside_the_course_applied_and_goes_stale(tmp_path):
+    fit = fit_gate([0.5] * 30, [0.1] * 5, DEFAULTS, chunks=1000)
+    save_fit(tmp_path, fit)
+    assert load_fit(tmp_path) == fit
+    assert fit.applied(DEFAULTS).min_confidence == fit.min_confidence
+    assert not fit.stale(1200) and fit.stale(1300) and fit.stale(700)
+    (tmp_path / "gate.json").write_text("{not json")
+    assert load_fit(tmp_path) is None  # unreadable: the settings apply
+    assert isinstance(fit, GateFit)
