@@ -161,7 +161,16 @@ def test_eval_gate_reads_the_course_own_question_set(cli):
     result = runner.invoke(app, ["eval", "gate", "-c", "tiny"])
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if line.startswith("| 0.")]
-    assert len(rows) == 6  # one per threshold, over the course's 2 + 1 questions
+    assert len(rows) == 7  # one per threshold, over the course's 2 + 1 questions
+
+
+def test_eval_gate_fit_needs_a_set_large_enough_and_clear_forgets_it(cli):
+    result = runner.invoke(app, ["eval", "gate", "-c", "tiny", "--fit"])
+    assert result.exit_code == 2
+    assert "at least 20 answerable and 5 out-of-course" in result.output
+    assert "this set has 2 and 1" in result.output
+    cleared = runner.invoke(app, ["eval", "gate", "-c", "tiny", "--clear"])
+    assert cleared.exit_code == 0 and "the settings' thresholds apply" in cleared.output
 
 
 def test_eval_answers_scores_every_question_and_writes_the_report(cli, tmp_path):
