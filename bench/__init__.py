@@ -12,7 +12,9 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
   at the server's priority and niced;
 - :mod:`bench.audit`: a blind grading packet of two answer reports, and its score;
 - :mod:`bench.prompt_coverage`, :mod:`bench.glossary_probe`: probes that size a change
-  before a whole answer eval.
+  before a whole answer eval;
+- :mod:`bench.ingest_probe`: what a folder as published would index (files, chunks, code,
+  markup and payloads left), with and without the selection, cleaning and markup reduction.
 
 Results go to ``bench/results/`` (not committed).
 """
