@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from tqdm import tqdm
 
 from ingest.catalog import Catalog, validate_course_id
 from ingest.chunking import Chunker
@@ -30,6 +29,8 @@ from ingest.documents import Chunk, LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import LoadError, UnsupportedFormat, loader_for
 from ingest.markup import labels_of_files, reduce_document
+from ingest.progress import Mode
+from ingest.progress import progress as progress_bar
 from ingest.sandbox import Limits, check_size, shared_sandbox
 from ingest.selection import Selection, files, group_left_out, group_skipped
 from ingest.store import (
@@ -151,6 +152,15 @@ class IngestReport:
         return lines
 
 
+def _counted(items: list[str], bar, postfix: Callable[[], str]):
+    """``items``, ticking ``bar`` after each (with ``postfix()`` beside the count)."""
+    with bar:
+        for item in items:
+            yield item
+            bar.set_postfix_str(postfix())
+            bar.update(1)
+
+
 def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -216,12 +226,13 @@ class Ingestor:
         *,
         title: str | None = None,
         rebuild: bool = False,
-        progress: bool = False,
+        progress: bool | Mode = False,
         include: tuple[str, ...] = (),
         exclude: tuple[str, ...] = (),
     ) -> IngestReport:
         """Ingest a folder (the whole course: the files its selection keeps, course.yaml's
-        patterns and then ``include``/``exclude``) or one file (added to the course)."""
+        patterns and then ``include``/``exclude``) or one file (added to the course).
+        ``progress``: "bar" (or True) for a terminal, "lines" for a log."""
         started = time.perf_counter()
         validate_course_id(course_id)
         path = Path(path)
@@ -241,9 +252,10 @@ class Ingestor:
                           f"{len(found.left_out)} left out)")
             raise IngestError(f"{path}: no files to ingest{detail}")
 
+        mode: Mode = "bar" if progress is True else (progress or None)
         with self.catalog.lock(course_id):
             report = self._ingest_locked(
-                files, meta, course_id, title, rebuild, whole_course, progress
+                files, meta, course_id, title, rebuild, whole_course, mode
             )
         report.skipped.update(found.unsupported)
         report.left_out = found.left_out
@@ -263,7 +275,7 @@ class Ingestor:
             raise IngestError("no files to ingest")
         with self.catalog.lock(course_id):
             report = self._ingest_locked(files, CourseMeta(), course_id, None, False, False,
-                                         False, on_file)
+                                         None, on_file)
         report.seconds = time.perf_counter() - started
         log.info(report.summary())
         return report
@@ -276,7 +288,7 @@ class Ingestor:
         title: str | None,
         rebuild: bool,
         whole_course: bool,
-        progress: bool,
+        progress: Mode,
         on_file: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         report = IngestReport(course_id)
@@ -311,7 +323,8 @@ class Ingestor:
         chunks: list[Chunk] = []
         reused_rows: dict[int, int] = {}  # new row → previous row, for unchanged files
         entries: dict[str, FileEntry] = {}
-        for source in tqdm(sources, desc=f"reading {course_id}", unit="file", disable=not progress):
+        reading = progress_bar(len(sources), f"reading {course_id}", "file", progress)
+        for source in _counted(sources, reading, lambda: f"{len(chunks):,} chunks"):
             prev_entry = prev_manifest.files.get(source) if prev_manifest else None
             if source not in files:  # carried over from an earlier single-file ingest
                 assert prev_entry is not None and previous is not None
@@ -435,7 +448,7 @@ class Ingestor:
         reused_rows: dict[int, int],
         previous: CourseIndex | None,
         report: IngestReport,
-        progress: bool,
+        progress: Mode,
     ) -> np.ndarray:
         """Vectors for all chunks: copied where the embedded text was seen before."""
         by_text: dict[str, int] = {}
@@ -459,7 +472,7 @@ class Ingestor:
             to_embed.sort(key=lambda row: -len(chunks[row].embed_text))
             texts = [chunks[row].embed_text for row in to_embed]
             parts = []
-            bar = tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress)
+            bar = progress_bar(len(texts), "embedding", "chunk", progress)
             with bar:
                 for start in range(0, len(texts), EMBED_BATCH):
                     parts.append(self.embedder.embed(texts[start:start + EMBED_BATCH]))

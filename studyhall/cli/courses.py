@@ -32,7 +32,7 @@ def ingest(
 ) -> None:
     """Ingest a folder (it becomes the whole course) or one file (added to the course)."""
     report = services().ingestor.ingest(path, course, title=title, rebuild=rebuild,
-                                        progress=sys.stderr.isatty(),
+                                        progress="bar" if sys.stderr.isatty() else "lines",
                                         include=tuple(include or ()), exclude=tuple(exclude or ()))
     for line in report.skipped_lines(verbose=verbose):
         typer.secho(line, err=True, fg=typer.colors.YELLOW)

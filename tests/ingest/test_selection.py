@@ -103,3 +103,4 @@ def test_a_repository_ingests_its_material_and_reports_the_rest_in_groups(ingest
         "1 excluded by 'assignments/': assignments/hw1.md"]
     everything = ingestor.ingest(repo, "repo", exclude=("lab.ipynb",))
     assert "lab.ipynb" in everything.removed and "lab.ipynb" in everything.left_out
+
