@@ -201,6 +201,26 @@ def bundled_service(bundled_settings: Settings, real_embedder):
     return SearchService(bundled_settings, embedder=real_embedder, catalog=catalog)
 
 
+@pytest.fixture(scope="session")
+def bundled_answers(bundled_service, bundled_settings):
+    """The answer service over the bundled course with the default model, warmed up once
+    for every slow test that asks it."""
+    from studyhall.services import build_services
+
+    service = build_services(bundled_settings, search=bundled_service).answers
+    service.warm_up()
+    return service
+
+
+def write_small_course(folder: Path, course_id: str, title: str) -> Path:
+    """The small test course (LESSONS) as a folder with its course.yaml, for a real CLI."""
+    folder.mkdir(parents=True)
+    (folder / "course.yaml").write_text(f"id: {course_id}\ntitle: {title}\n")
+    for name, text in LESSONS.items():
+        (folder / name).write_text(text)
+    return folder
+
+
 def copy_course(tmp_path: Path) -> Path:
     target = tmp_path / "genai-basics"
     shutil.copytree(BUNDLED_COURSE, target)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.api.test_serve_http import free_port, wait_until_healthy
-from tests.conftest import LESSONS
+from tests.conftest import write_small_course
 
 ADMIN_TOKEN = "admin-token-for-the-hardening-suite"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -23,11 +23,7 @@ def served(root: Path, models_dir: Path, **settings: str) -> Iterator[str]:
     """Ingest the course under ``root``, serve it, yield the base URL; on exit, stop the
     server and fail if it logged a traceback. ``settings`` are extra STUDYHALL_ variables
     (``ACCESS__SEARCH_RATE="..."``)."""
-    course = root / "course"
-    course.mkdir()
-    (course / "course.yaml").write_text("id: tiny\ntitle: Tiny Course\n")
-    for name, text in LESSONS.items():
-        (course / name).write_text(text)
+    course = write_small_course(root / "course", "tiny", "Tiny Course")
     env = os.environ | {
         "STUDYHALL_DATA_DIR": str(root / "data"), "STUDYHALL_MODELS_DIR": str(models_dir),
         "STUDYHALL_GENERATOR__MODEL": "tiny", "STUDYHALL_GENERATOR__MAX_TOKENS": "16",

@@ -15,10 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def answers(bundled_service, bundled_settings):
-    service = build_services(bundled_settings, search=bundled_service).answers
-    service.warm_up()
-    return service
+def answers(bundled_answers):
+    return bundled_answers
 
 
 def test_a_course_question_is_answered_with_a_citation_to_its_lesson(answers):

@@ -30,7 +30,7 @@ import pytest
 from ingest.catalog import CURRENT
 from ingest.store import read_manifest
 from tests.api.test_serve_http import free_port, wait_until_healthy
-from tests.conftest import LESSONS
+from tests.conftest import write_small_course
 
 pytestmark = pytest.mark.slow
 
@@ -107,11 +107,7 @@ def wait_for(process: subprocess.Popen, line: str, log: Path, seconds: float = 2
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, models_dir):
     root = tmp_path_factory.mktemp("faults")
-    course = root / "course"
-    course.mkdir()
-    (course / "course.yaml").write_text("id: faults\ntitle: Faults Course\n")
-    for name, text in LESSONS.items():
-        (course / name).write_text(text)
+    course = write_small_course(root / "course", "faults", "Faults Course")
     env = os.environ | {
         "STUDYHALL_DATA_DIR": str(root / "data"), "STUDYHALL_MODELS_DIR": str(models_dir),
         "STUDYHALL_GENERATOR__MODEL": "tiny", "STUDYHALL_SERVER__ADMIN_TOKEN": ADMIN,
