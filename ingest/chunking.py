@@ -78,7 +78,8 @@ class Chunker:
 
     def split_section(self, section: Section, prefix: str) -> list[str]:
         room = self.max_tokens - self.special_tokens - self.count_tokens(prefix + "\n\n")
-        budget = min(self.chunk_tokens, room)
+        # code is kept whole up to the embedder's window, prose is cut at the chunk size
+        budget = room if section.language else min(self.chunk_tokens, room)
         text = section.text.strip()
         if self.count_tokens(text) <= budget:
             return [text]
@@ -148,7 +149,9 @@ class Chunker:
         for section in self.merge_cells(sections, course_title):
             prefix = self.context_prefix(course_title, section.heading_path)
             cursor = 0
-            pieces = self.split_section(section, prefix)
+            fence = f"```{section.language}\n", "\n```"
+            pieces = self.split_section(section, prefix + "".join(fence) if section.language
+                                        else prefix)
             language = [piece for piece in pieces if not self.clean or is_language(piece)]
             self.not_language += len(pieces) - len(language)
             for piece in language:
@@ -159,6 +162,8 @@ class Chunker:
                         cursor = found + 1
                         line = section.start_line + section.text.count("\n", 0, found)
                         anchor = Anchor("line", str(line), f"line {line}")
+                if section.language:  # code stays code in every piece of it
+                    piece = fence[0] + piece + fence[1]
                 cid = chunk_id(source, anchor, piece)
                 # The same passage twice at one place (a repeated slide text) still gets
                 # distinct, stable ids: the n-th copy is numbered.

@@ -44,6 +44,8 @@ class Section:
     start_line: int | None = None
     # For notebook cells: "markdown" or "code".
     cell_type: str | None = None
+    # For source code: its language; each chunk of it is shown and embedded in a fence.
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ DEFAULT_EXCLUDE = (
     "PULL_REQUEST_TEMPLATE*", "ISSUE_TEMPLATE*",
     # dependency and build files
     "requirements*.txt", "constraints*.txt", "*.lock", "setup.py", "conftest.py",
-    "noxfile.py", "fabfile.py", "*.min.js", "*.min.css",
+    "noxfile.py", "fabfile.py", "conf.py", "ci/", "*.min.js", "*.min.css",
 )
 _BY_DEFAULT = "not course material by default"
 

@@ -23,12 +23,13 @@ def _registry() -> dict[str, Loader]:
     from ingest.loaders.notebook import NotebookLoader
     from ingest.loaders.pdf import PdfLoader
     from ingest.loaders.pptx import PptxLoader
+    from ingest.loaders.source import SourceLoader
     from ingest.loaders.subtitles import SubtitleLoader
     from ingest.loaders.text import TextLoader
 
     loaders: list[Loader] = [
         MarkdownLoader(), TextLoader(), HtmlLoader(), NotebookLoader(),
-        PdfLoader(), PptxLoader(), SubtitleLoader(),
+        PdfLoader(), PptxLoader(), SubtitleLoader(), SourceLoader(),
     ]
     return {suffix: loader for loader in loaders for suffix in loader.suffixes}
 
