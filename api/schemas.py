@@ -315,7 +315,8 @@ class IngestJobOut(BaseModel):
     current: str | None = Field(description="The file being ingested.")
     report: dict[str, Any] | None = Field(
         description="Files added, changed, unchanged, skipped (with the reason) and kept at "
-        "their previous version, so far.")
+        "their previous version, so far; ``after``: what followed the publish (the course's "
+        "own gate refitted, or why it could not be).")
     error: str | None
     created: float
     started: float | None

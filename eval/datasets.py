@@ -69,6 +69,13 @@ class Question:
         return next((i for i, anchor in enumerate(self.gold) if anchor.matches(chunk)), None)
 
 
+def course_dataset(data_dir: Path, course: str) -> Path:
+    """The course's question set: a reviewed set in the data directory
+    (``evals/<course>/questions.jsonl``), else the bundled one."""
+    own = data_dir / "evals" / course / "questions.jsonl"
+    return own if own.is_file() else default_dataset(course)
+
+
 def default_dataset(course: str) -> Path:
     path = DATASETS_DIR / f"{course}.jsonl"
     if not path.is_file():

@@ -6,9 +6,10 @@ left to the model's coverage check; see eval.answers for the end-to-end numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from eval.datasets import Question
-from generator.gate import GateFit, confidence, fit_gate
+from eval.datasets import DatasetError, Question, course_dataset, load_questions
+from generator.gate import GateFit, confidence, fit_gate, load_fit, save_fit
 from studyhall.core.settings import AnswerSettings
 
 
@@ -62,3 +63,40 @@ def format_fit(fit: GateFit) -> str:
             f", left to the coverage check: {fit.out_of_course_checked:.1%}); coverage check "
             f"below {fit.judge_below:.2f}; restate between "
             f"{fit.rescue_above if fit.rescue_above is not None else '-'} and the threshold")
+
+
+@dataclass(frozen=True)
+class Refit:
+    """A stale course gate, refitted (``after``) or not (``error`` says why)."""
+
+    before: GateFit
+    chunks: int
+    after: GateFit | None = None
+    error: str = ""
+
+    def message(self, course: str) -> str:
+        if self.after is None:
+            return (f"the course's own gate was fitted at {self.before.chunks} chunks and could "
+                    f"not be refitted ({self.error}); `studyhall eval gate --course {course} "
+                    "--fit --dataset FILE` refits it")
+        return (f"the course changed from {self.before.chunks} to {self.chunks} chunks; gate "
+                "refitted, " + format_fit(self.after))
+
+
+def refit_if_stale(service, course: str, settings: AnswerSettings, data_dir: Path) -> Refit | None:
+    """After an ingest: a course whose own gate was fitted when it was much smaller or
+    larger (:meth:`GateFit.stale`) gets it refitted on the same question set and saved;
+    None when the course has no fit or it still holds."""
+    course_dir = service.catalog.course_dir(course)
+    fit = load_fit(course_dir)
+    chunks = service.index(course).manifest.chunk_count
+    if fit is None or not fit.stale(chunks):
+        return None
+    try:
+        path = Path(fit.dataset) if fit.dataset else course_dataset(data_dir, course)
+        refit = fit_course_gate(service, load_questions(path, course=course), course, settings,
+                                dataset=fit.dataset)
+    except (DatasetError, ValueError) as exc:
+        return Refit(before=fit, chunks=chunks, error=str(exc))
+    save_fit(course_dir, refit)
+    return Refit(before=fit, chunks=chunks, after=refit)

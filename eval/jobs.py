@@ -19,7 +19,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
 
-from eval.datasets import Question, default_dataset, load_questions
+from eval.datasets import Question, course_dataset, load_questions
 from eval.retrieval import COMPARED
 from retriever.service import RetrievalConfig
 from studyhall.core.errors import Busy
@@ -46,13 +46,6 @@ CREATE TABLE IF NOT EXISTS eval_jobs (
     finished REAL
 )
 """
-
-
-def course_dataset(data_dir: Path, course: str) -> Path:
-    """The course's question set: a reviewed set in the data directory
-    (``evals/<course>/questions.jsonl``), else the bundled one."""
-    own = data_dir / "evals" / course / "questions.jsonl"
-    return own if own.is_file() else default_dataset(course)
 
 
 class EvalJobs(BackgroundJobs):

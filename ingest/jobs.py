@@ -29,7 +29,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
@@ -71,9 +71,13 @@ class IngestJobs(BackgroundJobs):
     KIND = "ingest job"
 
     def __init__(self, database: Path, sources: Path, *, ingestor: Ingestor,
-                 max_upload_bytes: int, max_queued: int = 20) -> None:
+                 max_upload_bytes: int, max_queued: int = 20,
+                 after_publish: Callable[[str], str | None] | None = None) -> None:
         self.sources = sources
         self.ingestor = ingestor
+        # called with the course after an upload published a new version; what it returns
+        # (a course gate refitted, say) is kept in the job's report as ``after``
+        self.after_publish = after_publish
         self.max_upload_bytes = max_upload_bytes
         super().__init__(database, max_queued=max_queued)
         for job in self.unfinished:
@@ -156,7 +160,14 @@ class IngestJobs(BackgroundJobs):
             for name in job["files"]:  # published: keep the sources it was made from
                 if name not in report.skipped:
                     os.replace(incoming / name, folder / name)
-            self._update(job_id, done=len(files), report=json.dumps(_report_dict(report)))
+            result = _report_dict(report)
+            if report.version and self.after_publish is not None:
+                try:
+                    result["after"] = self.after_publish(course)
+                except Exception as exc:  # the upload is published; this is an extra
+                    log.exception("ingest job %s: after publishing %s", job_id, course)
+                    result["after"] = f"published; the step after it failed: {exc}"
+            self._update(job_id, done=len(files), report=json.dumps(result))
         finally:
             remove(incoming)
         self._update(job_id, status="done", current=None, finished=time.time())

@@ -64,6 +64,13 @@ class Services:
             answers=lambda: self.answers, data_dir=settings.data_dir,
             max_queued=settings.server.max_queued_jobs))
 
+    def _refit_gate(self, course: str) -> str | None:
+        """An upload that grew or shrank a course by more than a quarter refits its gate."""
+        from eval.gate import refit_if_stale
+
+        refit = refit_if_stale(self.search, course, self.settings.answer, self.settings.data_dir)
+        return refit.message(course) if refit is not None else None
+
     def recover(self) -> None:
         """What a stopped or killed service left, put right, as a server does at start: the
         staging and unpublished versions of interrupted ingests removed (courses another
@@ -79,7 +86,7 @@ class Services:
         return self._once("ingest_jobs", lambda: IngestJobs(
             settings.database, settings.sources_dir, ingestor=self.ingestor,
             max_upload_bytes=settings.server.max_upload_bytes,
-            max_queued=settings.server.max_queued_jobs))
+            max_queued=settings.server.max_queued_jobs, after_publish=self._refit_gate))
 
 
 def build_services(settings: Settings, *, search: SearchService | None = None,

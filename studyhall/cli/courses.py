@@ -38,35 +38,19 @@ def ingest(
         typer.secho(line, err=True, fg=typer.colors.YELLOW)
     typer.echo(report.summary())
     if not report.up_to_date:
-        _refit_gate(course, report.chunks)
+        _refit_gate(course)
 
 
-def _refit_gate(course: str, chunks: int) -> None:
+def _refit_gate(course: str) -> None:
     """A course whose own gate was fitted when it was much smaller or larger gets it
     refitted on the same question set, or a warning when that set is gone."""
-    from eval.datasets import DatasetError, load_questions
-    from eval.gate import fit_course_gate, format_fit
-    from eval.jobs import course_dataset
-    from generator.gate import load_fit, save_fit
+    from eval.gate import refit_if_stale
 
-    search = services().search
-    course_dir = search.catalog.course_dir(course)
-    fit = load_fit(course_dir)
-    if fit is None or not fit.stale(chunks):
-        return
-    try:
-        path = Path(fit.dataset) if fit.dataset else course_dataset(load_settings().data_dir,
-                                                                  course)
-        refit = fit_course_gate(search, load_questions(path, course=course), course,
-                                load_settings().answer, dataset=fit.dataset)
-    except (DatasetError, ValueError) as exc:
-        typer.secho(f"warning: the course's own gate was fitted at {fit.chunks} chunks and "
-                    f"could not be refitted ({exc}); `studyhall eval gate --course {course} "
-                    "--fit --dataset FILE` refits it", err=True, fg=typer.colors.YELLOW)
-        return
-    save_fit(course_dir, refit)
-    typer.echo(f"the course changed from {fit.chunks} to {chunks} chunks; gate refitted, "
-               + format_fit(refit))
+    settings = load_settings()
+    refit = refit_if_stale(services().search, course, settings.answer, settings.data_dir)
+    if refit is not None:
+        typer.secho(refit.message(course), err=refit.after is None,
+                    fg=typer.colors.YELLOW if refit.after is None else None)
 
 
 @command(app)

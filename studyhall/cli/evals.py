@@ -25,8 +25,7 @@ LimitOption = Annotated[int | None, typer.Option(help="Only the first N question
 
 
 def _questions(dataset: Path | None, course: str, limit: int | None = None):
-    from eval.datasets import load_questions
-    from eval.jobs import course_dataset
+    from eval.datasets import course_dataset, load_questions
 
     path = dataset or course_dataset(load_settings().data_dir, course)
     return load_questions(path, course=course)[:limit]

@@ -72,3 +72,25 @@ def test_the_job_queue_is_bounded(make_jobs):
     jobs.submit("tiny", lesson())
     with pytest.raises(Busy):
         jobs.submit("tiny", lesson())
+
+
+def test_after_an_upload_publishes_the_next_step_runs_and_its_word_is_kept(
+        settings, ingestor, course_dir):
+    ingestor.ingest(course_dir, "tiny")
+    calls = []
+
+    def after(course: str) -> str:
+        calls.append(course)
+        if len(calls) == 2:
+            raise RuntimeError("no question set")
+        return "gate refitted"
+
+    jobs = IngestJobs(settings.database, settings.sources_dir, ingestor=ingestor,
+                      max_upload_bytes=1 << 20, after_publish=after)
+    first = jobs.wait(jobs.submit("tiny", lesson())["id"])
+    assert first["report"]["after"] == "gate refitted" and calls == ["tiny"]
+    second = jobs.wait(jobs.submit("tiny", [("b.md", io.BytesIO(b"# B\n\nDiffusion.\n"))])["id"])
+    assert second["status"] == "done" and second["report"]["added"] == ["b.md"]
+    assert "the step after it failed: no question set" in second["report"]["after"]
+    unreadable = jobs.wait(jobs.submit("tiny", [("x.pdf", io.BytesIO(b"%PDF-1.7\nbroken"))])["id"])
+    assert "after" not in unreadable["report"] and len(calls) == 2  # nothing was published

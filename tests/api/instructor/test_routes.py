@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 
+from ingest.store import read_chunks
 from tests.api.instructor.conftest import (
     ADMIN,
     MAX_UPLOAD,
@@ -158,3 +159,20 @@ def test_a_bad_course_id_is_a_422(client):
 
 def test_an_unknown_job_is_a_404(client):
     assert client.get("/v1/ingest-jobs/000000000000", headers=ADMIN).status_code == 404
+
+
+def test_an_upload_that_grows_a_course_by_more_than_a_quarter_refits_its_gate(
+        client, settings, catalog):
+    from generator.gate import GateFit, save_fit
+
+    fitted_at = catalog.current_version("tiny")  # the fit remembers the course's size
+    chunks = len(read_chunks(fitted_at, "tiny"))
+    save_fit(catalog.course_dir("tiny"), GateFit(
+        min_confidence=0.3, judge_below=0.5, rescue_above=None, answerable=30, out_of_course=6,
+        answerable_refused=0, out_of_course_refused=0, out_of_course_checked=0,
+        chunks=chunks, dataset=str(settings.data_dir / "gone.jsonl")))
+    job = wait_for_job(client, upload(client, "tiny", {"attention.md": ATTENTION}).json()["id"])
+    assert job["status"] == "done" and job["report"]["added"] == ["attention.md"]
+    # the set it was fitted on is gone: the job says so, and how to refit
+    assert f"fitted at {chunks} chunks and could not be refitted" in job["report"]["after"]
+    assert "studyhall eval gate --course tiny --fit" in job["report"]["after"]
