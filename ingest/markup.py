@@ -15,7 +15,10 @@ construct, not one per book):
 - Tabs for several frameworks (d2lbook's ``:begin_tab:`pytorch``` … ``:end_tab:``, and a
   code block whose first line is ``%%tab pytorch``): kept when the course keeps that
   framework (``frameworks`` in ``course.yaml``; none named: all are kept), the markers go.
-  d2lbook's setup cell (``%load_ext d2lbook.tab``) goes.
+  d2lbook's setup cell (``%load_ext d2lbook.tab``) goes. The same for MyST's and
+  sphinx-tabs' tabs titled by a framework ("PyTorch", "TensorFlow"), and, where no marker
+  names one, for a code block or cell that imports another framework and none of those
+  kept (:data:`FRAMEWORKS` lists the names and modules).
 - Highlight brackets (d2l's ``[**text**]`` and ``(**text**)``), HTML comments, anchors
   (``<a name=…></a>``) and tags (their text stays, an image keeps its alt text), Liquid
   (``{% … %}``, ``{{ … }}``) and kramdown attribute lists (``{: .class}``).
@@ -73,6 +76,20 @@ _MYST_TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=\s*\n#{1,6}\s+(?P<title>.+?
 _LABEL_PREFIX = re.compile(r"^(?:sec|subsec|chap|chapter|fig|tab|table|eq|equation|lst|app)"
                            r"[_:-]", re.I)
 D2L_SETUP = ("%load_ext d2lbook", "tab.interact_select")
+
+# The frameworks a course may keep, by the names books give their tabs and the modules
+# their code imports: how a variant is recognised where no tab marker names it.
+FRAMEWORKS = {
+    "pytorch": (("pytorch", "torch", "py-torch"), ("torch", "torchvision", "torchaudio")),
+    "tensorflow": (("tensorflow", "tf", "keras", "tensorflow 2"), ("tensorflow", "keras")),
+    "jax": (("jax", "flax"), ("jax", "flax", "optax", "haiku")),
+    "mxnet": (("mxnet", "gluon"), ("mxnet",)),
+    "paddle": (("paddle", "paddlepaddle"), ("paddle",)),
+}
+_FRAMEWORK_OF_NAME = {n: f for f, (names, _) in FRAMEWORKS.items() for n in (f, *names)}
+_FRAMEWORK_OF_MODULE = {m: f for f, (_, modules) in FRAMEWORKS.items() for m in modules}
+_IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.M)
+TAB_DIRECTIVES = ("tab-item", "tab", "group-tab", "code-tab")  # MyST, sphinx-tabs
 
 
 def collect_labels(text: str) -> dict[str, str]:
@@ -139,7 +156,25 @@ def _reduce_prose(text: str) -> str:
 
 def _keep_tab(names: str, frameworks: tuple[str, ...]) -> bool:
     chosen = {n.strip().lower() for n in names.split(",") if n.strip()}
+    chosen |= {_FRAMEWORK_OF_NAME[n] for n in chosen if n in _FRAMEWORK_OF_NAME}
     return not frameworks or "all" in chosen or bool(chosen & set(frameworks))
+
+
+def framework_of_title(title: str) -> str | None:
+    """The framework a tab's title names ("PyTorch", "TensorFlow 2", "JAX"), or None."""
+    return _FRAMEWORK_OF_NAME.get(title.strip().lower())
+
+
+def frameworks_imported(code: str) -> set[str]:
+    """The frameworks a piece of code imports (``import torch``, ``from jax import numpy``)."""
+    return {_FRAMEWORK_OF_MODULE[m] for m in _IMPORT.findall(code) if m in _FRAMEWORK_OF_MODULE}
+
+
+def other_framework(code: str, frameworks: tuple[str, ...]) -> bool:
+    """Code without a marker that is another framework's variant: it imports a framework,
+    and none of those the course keeps."""
+    imported = frameworks_imported(code)
+    return bool(frameworks and imported and not imported & set(frameworks))
 
 
 def _code_block(info: str, body: list[str], fence: str, indent: str,
@@ -152,6 +187,8 @@ def _code_block(info: str, body: list[str], fence: str, indent: str,
             if not _keep_tab(tab.group(1), frameworks):
                 return []
             body = body[1:]
+        elif other_framework("\n".join(body), frameworks):
+            return []
     if any(line.strip().startswith(D2L_SETUP) for line in body):
         return []
     lang = _INFO_LANGUAGE.match(info.strip())
@@ -191,13 +228,24 @@ def reduce_markup(text: str, labels: dict[str, str] | None = None,
             if skipping_tab:
                 continue
             directive = _DIRECTIVE.match(info.strip())
-            if directive and not directive.group("name").startswith("code"):
-                # a MyST directive: its argument (a title) and body, without options
+            name = directive.group("name") if directive else ""
+            if name in TAB_DIRECTIVES:
+                # one framework's tab (MyST tab-item, sphinx-tabs): kept or dropped whole
+                title = directive.group("argument").strip()
+                framework = framework_of_title(title.split()[-1] if name == "code-tab"
+                                              and title else title)
+                if framework and frameworks and framework not in frameworks:
+                    continue
+            if directive and not name.startswith("code"):
+                # a MyST directive: its argument (a title) and body, without options; a
+                # directive inside it (tabs in a tab set) is read the same way
                 kept = [b for b in body if not _OPTION.match(b)]
                 argument = directive.group("argument").strip()
-                if directive.group("name") in ("figure", "image"):
-                    argument = ""  # the argument is the image's path
-                prose.extend(([argument, ""] if argument else []) + kept)
+                if name in ("figure", "image") or name in TAB_DIRECTIVES:
+                    argument = ""  # the image's path; the tab's framework name
+                flush()
+                out.append(reduce_markup("\n".join(([argument, ""] if argument else []) + kept),
+                                         labels, frameworks))
                 continue
             if directive:  # {code-cell} python, {code-block} python
                 info = directive.group("argument")

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.markup import collect_labels, readable_label, reduce_code_cell, reduce_markup
+from ingest.markup import (
+    collect_labels,
+    frameworks_imported,
+    readable_label,
+    reduce_code_cell,
+    reduce_markup,
+)
 
 LABELS = {"sec_softmax": "Softmax Regression", "fig_gan": "The GAN training loop."}
 
@@ -109,3 +115,49 @@ def test_labels_come_from_headings_figures_and_myst_targets():
     assert collect_labels(text) == {"sec_softmax": "Softmax Regression",
                                     "fig_gan": "The GAN loop.", "sec-intro": "Introduction"}
     assert readable_label("subsec_oo-design-models") == "oo design models"
+
+
+TAB_SET = """Fit a line.
+
+::::{tab-set}
+:::{tab-item} PyTorch
+:sync: pt
+Call `loss.backward()`.
+
+```python
+import torch
+```
+:::
+:::{tab-item} TensorFlow
+Use a `GradientTape`.
+
+```python
+import tensorflow as tf
+```
+:::
+::::
+
+```python
+import numpy as np
+```
+"""
+
+
+def test_myst_tabs_of_other_frameworks_go_and_the_tab_set_reads_as_text():
+    kept = reduce_markup(TAB_SET, {}, frameworks=["pytorch"])
+    assert "loss.backward()" in kept and "import torch" in kept and "import numpy" in kept
+    assert "GradientTape" not in kept and "tensorflow" not in kept
+    assert ":::" not in kept and ":sync:" not in kept and "PyTorch" not in kept
+    every = reduce_markup(TAB_SET, {})
+    assert "GradientTape" in every and "loss.backward()" in every and ":::" not in every
+
+
+def test_unmarked_code_is_recognised_by_the_framework_it_imports():
+    keep = ["pytorch"]
+    assert reduce_code_cell("import tensorflow as tf\ntf.constant(1)", keep) is None
+    assert reduce_code_cell("from jax import numpy as jnp", keep) is None
+    assert reduce_code_cell("import torch\nimport tensorflow as tf", keep) is not None  # both
+    assert reduce_code_cell("import numpy as np", keep) == "import numpy as np"  # none named
+    assert reduce_code_cell("import tensorflow as tf") is not None  # the course keeps all
+    assert frameworks_imported("import torch.nn as nn\nfrom keras import layers") == {
+        "pytorch", "tensorflow"}
