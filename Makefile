@@ -62,6 +62,7 @@ test: setup lint audit browser
 
 bench: setup
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.demo_timings
 	$(BIN)/python -m bench.injections
