@@ -5,22 +5,32 @@ RRF (Cormack, Clarke & Büttcher, 2009) scores a passage by its ranks alone,
 14 never have to be put on one scale. A passage both retrievers like beats one that only
 one of them ranks first. The weights (1 for dense, ``lexical_weight`` for BM25) let the
 stronger retriever count for more.
+
+For a question about code (:func:`retriever.form.asks_for_code`) the candidates that hold
+code, in their fused order, are a third list weighted ``code_weight``: a code passage
+either retriever found moves up among the prose around it. Other questions are ranked as
+the two retrievers rank them.
 """
 
 from __future__ import annotations
 
 from ingest.documents import Chunk
 from retriever.base import Filters, Hit, Retriever, ranked
+from retriever.form import asks_for_code, is_code
 
 
 class HybridRetriever:
     def __init__(self, dense: Retriever, lexical: Retriever, *, rrf_k: int = 60,
-                 candidates: int = 50, lexical_weight: float = 1.0) -> None:
+                 candidates: int = 50, lexical_weight: float = 1.0,
+                 code_weight: float = 0.0) -> None:
         if rrf_k <= 0:
             raise ValueError(f"rrf_k must be > 0, got {rrf_k}")
         if lexical_weight < 0:
             raise ValueError(f"lexical_weight must be >= 0, got {lexical_weight}")
+        if code_weight < 0:
+            raise ValueError(f"code_weight must be >= 0, got {code_weight}")
         self.lexical_weight = lexical_weight
+        self.code_weight = code_weight
         self.dense = dense
         self.lexical = lexical
         self.rrf_k = rrf_k
@@ -43,6 +53,11 @@ class HybridRetriever:
                 if hit.bm25_score is not None:
                     bm25_scores[cid] = hit.bm25_score
         order = list(chunks)
+        if self.code_weight and asks_for_code(query):
+            fused_order = ranked([(fused[c], n) for n, c in enumerate(order)], len(order))
+            code = [order[n] for _, n in fused_order if is_code(chunks[order[n]])]
+            for rank, cid in enumerate(code, start=1):
+                fused[cid] += self.code_weight / (self.rrf_k + rank)
         hits = []
         for rank, (score, n) in enumerate(ranked([(fused[c], n) for n, c in enumerate(order)], k),
                                           start=1):

@@ -192,7 +192,7 @@ class SearchService:
         limits = self.settings.retrieval
         return HybridRetriever(
             dense, Bm25Retriever(index), rrf_k=limits.rrf_k, candidates=limits.candidates,
-            lexical_weight=limits.bm25_weight,
+            lexical_weight=limits.bm25_weight, code_weight=limits.code_weight,
         )
 
     def _check_dimension(self, index: CourseIndex) -> None:

@@ -72,6 +72,11 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(
         50, ge=1, description="Hits each retriever contributes before fusion or MMR."
     )
+    code_weight: float = Field(
+        0.0, ge=0.0, le=10.0, description="For a question about code, weight of the list of "
+        "candidates that hold code in hybrid fusion; 0, off: measured and not adopted "
+        "(docs/experiments.md)."
+    )
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."
     )
