@@ -108,6 +108,8 @@ def scaled(base: CourseIndex, size: int,
     the space the real ones span, with words BM25 has seen, not tight clusters of copies.
     """
     n_base, dim = base.vectors.shape
+    if size < n_base:
+        raise ValueError(f"an index of {size:,} chunks is smaller than the book ({n_base:,})")
     first = np.arange(size) % n_base
     second = rng.integers(0, n_base, size)
     vectors = base.vectors[first] + base.vectors[second] + rng.normal(0, NOISE, (size, dim))
