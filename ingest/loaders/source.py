@@ -85,6 +85,8 @@ class SourceLoader:
             tree = ast.parse(text, filename=path.name)
         except SyntaxError as exc:
             raise LoadError(f"not valid Python: {exc.msg} at line {exc.lineno}") from None
+        except (RecursionError, MemoryError, ValueError) as exc:  # crafted nesting, NULs
+            raise LoadError(f"Python the parser cannot read ({type(exc).__name__})") from None
         docstring = ast.get_docstring(tree)
         title = docstring.strip().splitlines()[0].rstrip(".") if docstring else (
             title_from_filename(path))

@@ -80,6 +80,13 @@ def test_invalid_python_is_refused_with_the_line(tmp_path: Path):
         load(tmp_path, "x = 1\nprint 'python 2'\n", "old.py")
 
 
+@pytest.mark.parametrize("text", ["x = " + "(" * 5000 + ")" * 5000 + "\n",
+                                  "x = 1\n" * 2000 + "y = '\x00'\n"])
+def test_crafted_python_is_refused_with_a_reason(tmp_path: Path, text):
+    with pytest.raises(LoadError, match="Python"):
+        load(tmp_path, text, "crafted.py")
+
+
 def test_an_empty_module_is_empty(tmp_path: Path):
     with pytest.raises(LoadError, match="empty"):
         load(tmp_path, "\n\n", "__init__.py")
