@@ -2,6 +2,8 @@
 
 Loaders already cut a file at its structure (headings, pages, slides, cells); the
 chunker only splits a section further when it is longer than the embedder can read.
+Code is kept whole where prose is cut: a fenced block up to the embedder's window (cut
+between lines past it, each piece fenced again), and source files' sections likewise.
 The course › lesson › section path is prepended to the text that is embedded and
 BM25-indexed, never to the text shown, and the split leaves room for it: no chunk's
 embedded text is cut off at the embedder's word-piece limit.
@@ -9,6 +11,7 @@ embedded text is cut off at the embedder's word-piece limit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -17,10 +20,38 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from ingest.cleaning import drop_payloads, is_language
 from ingest.documents import Anchor, Chunk, LoadedDocument, Section, chunk_id
 
+_FENCE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,})")
 PATH_SEPARATOR = " › "
 _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 # A section path so long that it leaves less than this for text is cut down instead.
 MIN_BODY_TOKENS = 32
+
+
+def open_fence(text: str) -> bool:
+    """Whether ``text`` opens a code fence it does not close (a cut went through it)."""
+    return sum(1 for line in text.splitlines() if _FENCE_LINE.match(line)) % 2 == 1
+
+
+def blocks(text: str) -> list[tuple[bool, str]]:
+    """``text`` as runs of prose and fenced code blocks, in order: (is_code, run)."""
+    out: list[tuple[bool, str]] = []
+    run: list[str] = []
+    fence: str | None = None
+    for line in text.splitlines():
+        mark = _FENCE_LINE.match(line)
+        if fence is None and mark:
+            if run:
+                out.append((False, "\n".join(run)))
+            run, fence = [line], mark.group().strip()[:3]
+        elif fence is not None and mark and line.strip().startswith(fence) and not line.strip(
+                ).strip(fence[0]):
+            out.append((True, "\n".join([*run, line])))
+            run, fence = [], None
+        else:
+            run.append(line)
+    if run:  # a fence never closed is read as prose
+        out.append((False, "\n".join(run)))
+    return out
 
 
 class Chunker:
@@ -83,7 +114,46 @@ class Chunker:
         text = section.text.strip()
         if self.count_tokens(text) <= budget:
             return [text]
-        return [piece.strip() for piece in self._splitter(budget).split_text(text) if piece.strip()]
+        pieces = [piece.strip() for piece in self._splitter(budget).split_text(text)
+                  if piece.strip()]
+        if any(open_fence(piece) for piece in pieces):  # a cut went through a code block
+            return self.split_keeping_code(text, budget, room)
+        return pieces
+
+    def split_keeping_code(self, text: str, budget: int, room: int) -> list[str]:
+        """Prose cut at ``budget`` as usual; each fenced code block kept whole up to the
+        embedder's ``room``, or cut between lines with every piece fenced again; a
+        piece joins the one before it while both fit."""
+        pieces: list[str] = []
+        for is_code, block in blocks(text):
+            if not is_code:
+                fits = self.count_tokens(block) <= budget
+                pieces += [block.strip()] if fits else [
+                    p.strip() for p in self._splitter(budget).split_text(block) if p.strip()]
+                continue
+            if self.count_tokens(block) <= room:
+                pieces.append(block)
+                continue
+            opening, *body, closing = block.splitlines()
+            inner = room - self.count_tokens(f"{opening}\n\n{closing}")
+            lines: list[str] = []
+            for line in body:
+                if lines and self.count_tokens("\n".join([*lines, line])) > inner:
+                    pieces.append("\n".join([opening, *lines, closing]))
+                    lines = []
+                lines.append(line)
+            if lines:
+                pieces.append("\n".join([opening, *lines, closing]))
+        merged: list[str] = []
+        for piece in (p for p in pieces if p.strip()):
+            if merged:
+                joined = f"{merged[-1]}\n\n{piece}"
+                limit = room if "```" in joined or "~~~" in joined else budget
+                if self.count_tokens(joined) <= limit:
+                    merged[-1] = joined
+                    continue
+            merged.append(piece)
+        return merged
 
     def merge_cells(self, sections: list[Section], course_title: str) -> list[Section]:
         """Pack consecutive notebook cells under one heading into one section while they

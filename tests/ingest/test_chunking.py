@@ -118,3 +118,44 @@ def test_bad_sizes_are_refused_with_the_value(kwargs, message):
     args = {"max_tokens": 64, "chunk_tokens": 40, "overlap_tokens": 8} | kwargs
     with pytest.raises(ValueError, match=message):
         Chunker(count, **args)
+
+
+def code_block(lines: int, start: int = 0) -> str:
+    return "```python\n" + "\n".join(f"x{i} = {i}" for i in range(start, start + lines)) + "\n```"
+
+
+def test_a_code_block_is_kept_whole_up_to_the_window_and_its_prose_is_cut_as_prose():
+    # prose is cut at 40 words; the 3×30-word code block fits the 200-word window whole
+    chunker = Chunker(count, max_tokens=200, chunk_tokens=40, overlap_tokens=8)
+    text = f"{words(60)}\n\n{code_block(30)}\n\n{words(60, start=100)}"
+    chunks = chunk(chunker, doc(section(text)))
+    code = [c.text for c in chunks if "```" in c.text]
+    assert len(code) == 1 and code[0].count("```") == 2 and "x0 = 0" in code[0]
+    assert "x29 = 29" in code[0]
+    assert all(count(c.embed_text) <= 198 for c in chunks)
+    prose = [c.text for c in chunks if "```" not in c.text]
+    assert prose and all(count(p) <= 40 for p in prose)
+
+
+def test_a_code_block_longer_than_the_window_is_cut_between_lines_each_piece_fenced():
+    chunker = Chunker(count, max_tokens=64, chunk_tokens=40, overlap_tokens=8)
+    chunks = chunk(chunker, doc(section(f"Intro.\n\n{code_block(60)}")))
+    code = [c for c in chunks if "x" in c.text]
+    assert len(code) > 3
+    for c in code:
+        body = c.text.split("```python\n", 1)[-1]
+        assert c.text.count("```") == 2 and body.endswith("\n```"), c.text
+        assert count(c.embed_text) <= 62
+    joined = " ".join(c.text for c in code)
+    assert all(f"x{i} = {i}" in joined for i in range(60))
+
+
+def test_prose_without_code_and_an_unclosed_fence_split_as_before():
+    from ingest.chunking import blocks, open_fence
+
+    assert blocks("a\n```py\nx\n```\nb") == [(False, "a"), (True, "```py\nx\n```"), (False, "b")]
+    assert blocks("a\n```py\nx") == [(False, "a"), (False, "```py\nx")]
+    assert open_fence("text\n```python\nx = 1") and not open_fence("```\nx\n```")
+    chunker = Chunker(count, max_tokens=64, chunk_tokens=40, overlap_tokens=8)
+    unclosed = chunk(chunker, doc(section(f"{words(50)}\n```python\n{words(50, 100)}")))
+    assert len(unclosed) >= 3 and all(count(c.embed_text) <= 62 for c in unclosed)
