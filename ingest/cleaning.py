@@ -31,7 +31,6 @@ LONG_RUN = 40  # base64-alphabet characters in a row beyond which a run is a pay
 # above this share of a text's characters in payload runs or hex words, it is a payload
 MAX_PAYLOAD = 0.5
 _PAYLOAD_RUN = re.compile(rf"[A-Za-z0-9+/]{{{LONG_RUN},}}={{0,2}}")
-_HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}[,;]?$")
 # link targets and bare URLs are set aside before measuring: [text](#anchor) is "text"
 _URL = re.compile(r"\]\(\s*<?[^)\s]*>?(?:\s+\"[^\"]*\")?\s*\)|(?:https?|ftp)://[^\s)>\]]+")
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$")

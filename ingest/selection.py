@@ -102,7 +102,7 @@ class Selection:
 KINDS = {
     "images": (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".ico", ".tif",
                ".tiff", ".eps"),
-    "scripts and code": (".py", ".sh", ".bash", ".js", ".ts", ".r", ".jl", ".c", ".h", ".cpp",
+    "scripts and code": (".sh", ".bash", ".js", ".ts", ".r", ".jl", ".c", ".h", ".cpp",
                          ".cc", ".java", ".m", ".rb", ".go", ".rs", ".lua", ".pl", ".bat",
                          ".ps1", ".tex", ".sty", ".cls", ".bib"),
     "styles and templates": (".css", ".scss", ".sass", ".less", ".liquid", ".j2", ".jinja"),
