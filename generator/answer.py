@@ -37,7 +37,7 @@ from demos.routing import route
 from generator.base import GenerationParams, Generator
 from generator.citations import CitationStream, attribute, clean, grounded, repeated_from
 from generator.conversations import ConversationStore
-from generator.gate import Decision, confidence, decide, load_fit
+from generator.gate import CourseGates, Decision, confidence, decide
 from generator.passages import build_passages
 from generator.prompts import (
     JUDGE,
@@ -119,6 +119,7 @@ class AnswerService:
         self.settings = settings
         self.demos = demos
         self.search = search
+        self.gates = CourseGates()
         self.generator = generator
         self.store = store
         self.queue = queue or ModelQueue(settings.answer.max_waiting)
@@ -216,7 +217,7 @@ class AnswerService:
 
     def gate(self, course: str) -> AnswerSettings:
         """The answer settings with the course's own gate thresholds, if it has them."""
-        fit = load_fit(self.search.catalog.course_dir(course))
+        fit = self.gates.fit(self.search.catalog.course_dir(course))
         return fit.applied(self.settings.answer) if fit else self.settings.answer
 
     def retrieve(self, request: SearchRequest, question: str, ticket: Ticket,

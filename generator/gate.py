@@ -139,3 +139,27 @@ def load_fit(course_dir: Path) -> GateFit | None:
         return GateFit(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
+
+
+def clear_fit(course_dir: Path) -> None:
+    """Forget the course's fitted gate: the settings' thresholds apply again."""
+    (course_dir / GATE_FILE).unlink(missing_ok=True)
+
+
+class CourseGates:
+    """Each course's fitted gate as the answer path asks for it, per question: the file is
+    read again only when it changes (a fit, a refit, a clear), otherwise one ``stat``."""
+
+    def __init__(self) -> None:
+        self._read: dict[Path, tuple[int, GateFit | None]] = {}
+
+    def fit(self, course_dir: Path) -> GateFit | None:
+        path = course_dir / GATE_FILE
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        read = self._read.get(path)
+        if read is None or read[0] != stamp:
+            read = self._read[path] = (stamp, load_fit(course_dir))
+        return read[1]

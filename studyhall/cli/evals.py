@@ -100,12 +100,12 @@ def gate(course: Annotated[str, typer.Option("--course", "-c")],
     """How the "not covered" threshold splits answerable from out-of-course questions; with
     --fit, the course's own thresholds, fitted to its question set and used from then on."""
     from eval.gate import calibrate, fit_course_gate, format_fit, format_gate
-    from generator.gate import GATE_FILE, load_fit, save_fit
+    from generator.gate import clear_fit, load_fit, save_fit
 
     search = services().search
     course_dir = search.catalog.course_dir(course)
     if clear:
-        (course_dir / GATE_FILE).unlink(missing_ok=True)
+        clear_fit(course_dir)
         typer.echo(f"course {course!r}: the settings' thresholds apply")
         return
     questions = _questions(dataset, course)

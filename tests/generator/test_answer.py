@@ -233,7 +233,7 @@ def test_the_prompt_setting_picks_the_layout_the_model_reads(settings, search, t
 
 
 def test_a_course_with_its_own_gate_is_answered_by_its_thresholds(settings, search, tmp_path):
-    from generator.gate import fit_gate, save_fit
+    from generator.gate import clear_fit, fit_gate, save_fit
 
     generator = ScriptedGenerator(lambda m: "Mode collapse means few outputs [1].")
     service = make_service(settings, search, generator, tmp_path, rescue_above=None)
@@ -245,3 +245,5 @@ def test_a_course_with_its_own_gate_is_answered_by_its_thresholds(settings, sear
     save_fit(search.catalog.course_dir("tiny"), strict)
     assert service.ask(question, "tiny").refused  # this course's own threshold
     assert len(generator.calls) == 1  # refused by the gate, the model not asked
+    clear_fit(search.catalog.course_dir("tiny"))
+    assert not service.ask(question, "tiny").refused  # the same service sees it gone
