@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from demos.registry import DemoRunner, build_runner
+from eval.gate import Refit, refit_if_stale
 from eval.jobs import EvalJobs
 from generator.answer import AnswerService
 from generator.base import Generator
@@ -64,11 +65,13 @@ class Services:
             answers=lambda: self.answers, data_dir=settings.data_dir,
             max_queued=settings.server.max_queued_jobs))
 
-    def _refit_gate(self, course: str) -> str | None:
-        """An upload that grew or shrank a course by more than a quarter refits its gate."""
-        from eval.gate import refit_if_stale
+    def refit_gate(self, course: str) -> Refit | None:
+        """After an ingest (a command or an upload): a course grown or shrunk by more than
+        a quarter gets its own gate refitted (:func:`eval.gate.refit_if_stale`)."""
+        return refit_if_stale(self.search, course, self.settings.answer, self.settings.data_dir)
 
-        refit = refit_if_stale(self.search, course, self.settings.answer, self.settings.data_dir)
+    def _after_upload(self, course: str) -> str | None:
+        refit = self.refit_gate(course)
         return refit.message(course) if refit is not None else None
 
     def recover(self) -> None:
@@ -86,7 +89,7 @@ class Services:
         return self._once("ingest_jobs", lambda: IngestJobs(
             settings.database, settings.sources_dir, ingestor=self.ingestor,
             max_upload_bytes=settings.server.max_upload_bytes,
-            max_queued=settings.server.max_queued_jobs, after_publish=self._refit_gate))
+            max_queued=settings.server.max_queued_jobs, after_publish=self._after_upload))
 
 
 def build_services(settings: Settings, *, search: SearchService | None = None,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from retriever.service import MODES
-from studyhall.cli.common import command, load_settings, services
+from studyhall.cli.common import command, services
 
 app = typer.Typer()
 
@@ -44,10 +44,7 @@ def ingest(
 def _refit_gate(course: str) -> None:
     """A course whose own gate was fitted when it was much smaller or larger gets it
     refitted on the same question set, or a warning when that set is gone."""
-    from eval.gate import refit_if_stale
-
-    settings = load_settings()
-    refit = refit_if_stale(services().search, course, settings.answer, settings.data_dir)
+    refit = services().refit_gate(course)
     if refit is not None:
         typer.secho(refit.message(course), err=refit.after is None,
                     fg=typer.colors.YELLOW if refit.after is None else None)
