@@ -318,8 +318,9 @@ class Ingestor:
             overlap_tokens=self.settings.overlap_tokens,
         )
 
-        # cross-references between files read as their target's title (ingest/markup.py)
-        labels = labels_of_files(files.values(), self.limits.max_file_mb << 20)
+        # cross-references between files read as their target's title (ingest/markup.py);
+        # collected on the first file parsed, so an unchanged re-ingest reads no file twice
+        labels: dict[str, str] | None = None
         chunks: list[Chunk] = []
         reused_rows: dict[int, int] = {}  # new row → previous row, for unchanged files
         entries: dict[str, FileEntry] = {}
@@ -344,6 +345,8 @@ class Ingestor:
                 loader = loader_for(files[source])
                 document = self.parse(files[source])
                 if document.loader in ("markdown", "notebook"):
+                    if labels is None:
+                        labels = labels_of_files(files.values(), self.limits.max_file_mb << 20)
                     document = reduce_document(document, labels, meta.frameworks)
                 lesson = Path(source).stem
                 dropped = chunker.not_language

@@ -161,3 +161,19 @@ def test_unmarked_code_is_recognised_by_the_framework_it_imports():
     assert reduce_code_cell("import tensorflow as tf") is not None  # the course keeps all
     assert frameworks_imported("import torch.nn as nn\nfrom keras import layers") == {
         "pytorch", "tensorflow"}
+
+
+def test_a_reference_reads_as_a_title_another_file_defines_even_when_only_it_changed(
+        tmp_path, ingestor, catalog):
+    from ingest.store import CourseIndex
+
+    course = tmp_path / "book"
+    course.mkdir()
+    (course / "a.md").write_text("# Softmax Regression\n:label:`sec_softmax`\n\nNormalise.\n")
+    (course / "b.md").write_text("# Losses\n\nAs in :numref:`sec_softmax`, we normalise.\n")
+    ingestor.ingest(course, "book")
+    (course / "b.md").write_text("# Losses\n\nAs :numref:`sec_softmax` showed, we normalise.\n")
+    report = ingestor.ingest(course, "book")
+    assert report.changed == ["b.md"] and report.unchanged == ["a.md"]
+    texts = [c.text for c in CourseIndex.open(catalog.require("book")).chunks]
+    assert any("As Softmax Regression showed" in t for t in texts), texts
