@@ -27,6 +27,10 @@ _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 MIN_BODY_TOKENS = 32
 
 
+def fenced(code: str, language: str) -> str:
+    return f"```{language}\n{code}\n```"
+
+
 def open_fence(text: str) -> bool:
     """Whether ``text`` opens a code fence it does not close (a cut went through it)."""
     return sum(1 for line in text.splitlines() if _FENCE_LINE.match(line)) % 2 == 1
@@ -109,6 +113,8 @@ class Chunker:
 
     def split_section(self, section: Section, prefix: str) -> list[str]:
         room = self.max_tokens - self.special_tokens - self.count_tokens(prefix + "\n\n")
+        if section.language:  # each piece is put in a fence (see chunk)
+            room -= self.count_tokens(fenced("", section.language))
         # code is kept whole up to the embedder's window, prose is cut at the chunk size
         budget = room if section.language else min(self.chunk_tokens, room)
         text = section.text.strip()
@@ -141,6 +147,10 @@ class Chunker:
                 if lines and self.count_tokens("\n".join([*lines, line])) > inner:
                     pieces.append("\n".join([opening, *lines, closing]))
                     lines = []
+                if self.count_tokens(line) > inner:  # one line past the window: cut it too
+                    pieces += ["\n".join([opening, part, closing])
+                               for part in self._splitter(inner).split_text(line)]
+                    continue
                 lines.append(line)
             if lines:
                 pieces.append("\n".join([opening, *lines, closing]))
@@ -219,9 +229,7 @@ class Chunker:
         for section in self.merge_cells(sections, course_title):
             prefix = self.context_prefix(course_title, section.heading_path)
             cursor = 0
-            fence = f"```{section.language}\n", "\n```"
-            pieces = self.split_section(section, prefix + "".join(fence) if section.language
-                                        else prefix)
+            pieces = self.split_section(section, prefix)
             language = [piece for piece in pieces if not self.clean or is_language(piece)]
             self.not_language += len(pieces) - len(language)
             for piece in language:
@@ -233,7 +241,7 @@ class Chunker:
                         line = section.start_line + section.text.count("\n", 0, found)
                         anchor = Anchor("line", str(line), f"line {line}")
                 if section.language:  # code stays code in every piece of it
-                    piece = fence[0] + piece + fence[1]
+                    piece = fenced(piece, section.language)
                 cid = chunk_id(source, anchor, piece)
                 # The same passage twice at one place (a repeated slide text) still gets
                 # distinct, stable ids: the n-th copy is numbered.

@@ -159,3 +159,12 @@ def test_prose_without_code_and_an_unclosed_fence_split_as_before():
     chunker = Chunker(count, max_tokens=64, chunk_tokens=40, overlap_tokens=8)
     unclosed = chunk(chunker, doc(section(f"{words(50)}\n```python\n{words(50, 100)}")))
     assert len(unclosed) >= 3 and all(count(c.embed_text) <= 62 for c in unclosed)
+
+
+def test_one_code_line_longer_than_the_window_is_cut_and_every_piece_still_fits():
+    chunker = Chunker(count, max_tokens=64, chunk_tokens=40, overlap_tokens=8)
+    line = "weights = [" + " ".join(f"{n}," for n in range(150)) + "]"
+    chunks = chunk(chunker, doc(section(f"Intro.\n\n```python\n{line}\n```\n\n{code_block(40)}")))
+    assert all(count(c.embed_text) <= 62 for c in chunks)
+    assert all(c.text.count("```") in (0, 2) for c in chunks)
+    assert "149," in " ".join(c.text for c in chunks)
