@@ -37,7 +37,7 @@ from demos.routing import route
 from generator.base import GenerationParams, Generator
 from generator.citations import CitationStream, attribute, clean, grounded, repeated_from
 from generator.conversations import ConversationStore
-from generator.gate import CourseGates, Decision, confidence, decide
+from generator.gate import CourseGates, Decision, confidence, decide, unknown_names
 from generator.passages import build_passages
 from generator.prompts import (
     JUDGE,
@@ -82,6 +82,7 @@ class Retrieval:
     hits: list[Hit]
     confidence: float
     decision: Decision  # REFUSE, CHECK or ANSWER: a rescue has been tried by now
+    unknown: tuple[str, ...] = ()  # names in the question the course never uses
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class AnswerService:
             clock.took("rewrite_ms", rewrite_started)
         found = self.retrieve(turn.request, standalone, turn.ticket, cancel, clock)
         if found.decision is Decision.REFUSE:
-            reply = self.refusal(found.hits)
+            reply = self.refusal(found.hits, found.unknown)
             yield ("token", reply.text)
         else:
             reply = yield from self.respond(turn, standalone, found, cancel, clock)
@@ -228,6 +229,10 @@ class AnswerService:
         clock.took("retrieve_ms", started)
         score = confidence(hits)
         gate = self.gate(request.course)
+        if gate.name_check:
+            unknown = unknown_names(question, self.search.index(request.course).mentions)
+            if unknown:
+                return Retrieval(hits, score, Decision.REFUSE, tuple(unknown))
         decision = decide(score, rescued=False, settings=gate)
         if decision is not Decision.RESCUE:
             return Retrieval(hits, score, decision)
@@ -266,10 +271,10 @@ class AnswerService:
             yield ("token", refusal.text)
         return refusal
 
-    def refusal(self, hits: list[Hit]) -> Reply:
+    def refusal(self, hits: list[Hit], unknown: tuple[str, ...] = ()) -> Reply:
         suggestions = _suggestions(hits)
-        return Reply(text=not_covered_text([s.title for s in suggestions]), refused=True,
-                     suggestions=suggestions)
+        return Reply(text=not_covered_text([s.title for s in suggestions], unknown),
+                     refused=True, suggestions=suggestions)
 
     def remember(self, answer: Answer, store: ConversationStore | None) -> Answer:
         if store is None or answer.session_id is None:

@@ -13,6 +13,11 @@ By the best passage's cosine to the question:
   sources answer it before answering;
 - otherwise ``ANSWER``.
 
+Before any of that, :func:`unknown_names`: a question that names something (MobileNet,
+Grad-CAM, AdamW) that the course's text never once uses is refused whatever its cosine; a
+near-domain question scores like a covered one, and the model's coverage check reads the
+sources' neighbouring topic as a yes.
+
 The thresholds are the settings', unless the course has its own (:class:`GateFit`, fitted
 by ``studyhall eval gate --course ID --fit`` to the course's own question set and kept
 beside its index): a course of textbook prose and code scores its questions differently
@@ -22,7 +27,8 @@ from the bundled one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
@@ -54,6 +60,29 @@ def decide(confidence: float, rescued: bool, settings: AnswerSettings) -> Decisi
     if settings.judge and (rescued or confidence < settings.judge_below):
         return Decision.CHECK
     return Decision.ANSWER
+
+
+# -- names the course never uses ------------------------------------------------------
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")  # Grad-CAM, ResNet-50 are one
+_NAMED = re.compile(r"[a-z][A-Z]|[A-Z]{3}")  # a capital inside a word, or three in a row
+
+
+def names(question: str) -> list[str]:
+    """The words of a question written as the name of something: a capital inside the
+    word (MobileNet, AdamW, IoU) or three capitals in a row (GRU, RLHF, Grad-CAM). Plain
+    capitalised words (How, Hinton) and two-letter ones (TV, OR) are not names, and a
+    question mostly in capitals has none (its capitals say nothing)."""
+    words = _WORD.findall(question)
+    if sum(w.isupper() for w in words) > len(words) / 2:  # shouted
+        return []
+    return list(dict.fromkeys(w for w in words if _NAMED.search(w)))
+
+
+def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
+    """The names in ``question`` that the course never uses (``knows``: the course's own
+    vocabulary, as its lexical index has it)."""
+    return [name for name in names(question) if not knows(name)]
 
 
 # -- a gate fitted to one course -------------------------------------------------------

@@ -12,7 +12,7 @@ gate and a one-word coverage check (``JUDGE``) decide, and the answer prompt onl
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, get_args
 
@@ -214,7 +214,11 @@ def rewrite_messages(turns: list[tuple[str, str]], question: str) -> list[ChatMe
     ]
 
 
-def not_covered_text(suggestions: list[str]) -> str:
-    if not suggestions:
-        return NOT_COVERED
-    return f"{NOT_COVERED} The closest lessons are: {'; '.join(suggestions)}."
+def not_covered_text(suggestions: list[str], unknown: Sequence[str] = ()) -> str:
+    """The refusal: what the course never mentions, when that is why, and where to look."""
+    text = NOT_COVERED
+    if unknown:
+        text += f" It never mentions {' or '.join(unknown)}."
+    if suggestions:
+        text += f" The closest lessons are: {'; '.join(suggestions)}."
+    return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +27,15 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
+_BETWEEN = r"\w*[\s-]+(?:(?:of|from|the|a|an|and|for|to|in|on|with|over|by)[\s-]+)*"
+
+
+def spelled_out(acronym: str) -> re.Pattern[str]:
+    """Words whose initials spell ``acronym``, small words between them allowed:
+    GRU → "gated recurrent unit", RLHF → "reinforcement learning from human feedback"."""
+    return re.compile(r"\b" + _BETWEEN.join(map(re.escape, acronym)) + r"\w*", re.IGNORECASE)
+
+
 class Bm25Index:
     """Scores every chunk for a query; the caller ranks, filters and cuts."""
 
@@ -46,6 +56,15 @@ class Bm25Index:
     @classmethod
     def load(cls, directory: Path, size: int) -> Bm25Index:
         return cls(bm25s.BM25.load(str(directory), show_progress=False, verbosity=0), size)
+
+    def knows(self, word: str) -> bool:
+        """Whether the chunks use ``word``: each of its terms (Grad-CAM: grad, cam), or the
+        word written as one (GradCAM where the text has Grad-CAM). A word of stop words
+        only (AND, OR) is known: it names nothing."""
+        terms = tokenize([word])[0]
+        joined = tokenize([word.replace("-", "").replace(".", "")])[0]
+        return (not terms or all(t in self._vocab for t in terms)
+                or bool(joined) and all(t in self._vocab for t in joined))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (row order); all zeros when no query term is known."""

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ingest.documents import Anchor, Chunk
-from ingest.lexical import Bm25Index
+from ingest.lexical import Bm25Index, spelled_out
 from ingest.vectors import build_index, index_kind, load_index, save_index
 from studyhall.core.errors import Conflict
 
@@ -177,6 +177,7 @@ class CourseIndex:
         self.vectors = vectors
         self.dense = dense
         self.bm25 = bm25
+        self._spelled: dict[str, bool] = {}
 
     @property
     def course_id(self) -> str:
@@ -186,6 +187,19 @@ class CourseIndex:
     def row_of(self) -> dict[str, int]:
         """Chunk id → row (FAISS id, position in ``chunks`` and ``vectors``)."""
         return {chunk.id: row for row, chunk in enumerate(self.chunks)}
+
+    def mentions(self, name: str) -> bool:
+        """Whether the course's text uses ``name``: a word its lexical index knows, or an
+        acronym the text spells out (MSE where it says "mean squared error"; the text is
+        read once per acronym)."""
+        if self.bm25.knows(name):
+            return True
+        if not (name.isalpha() and name.isupper()):
+            return False
+        if name not in self._spelled:
+            pattern = spelled_out(name)
+            self._spelled[name] = any(pattern.search(chunk.text) for chunk in self.chunks)
+        return self._spelled[name]
 
     @classmethod
     def open(cls, directory: Path, *, embedder: str | None = None,

@@ -130,6 +130,11 @@ class AnswerSettings(BaseModel):
         "the course's vocabulary); a rescued question always gets the coverage check. "
         "None: never.",
     )
+    name_check: bool = Field(
+        True, description="Refuse a question that names something the course's text never "
+        "uses (a capital inside a word or three in a row: MobileNet, Grad-CAM, RLHF), "
+        "whatever its cosine: a near-domain question scores like a covered one.",
+    )
     judge: bool = Field(
         True, description="Ask the model whether the sources answer the question before it "
         "answers (one extra token; the sources are evaluated once for both)."

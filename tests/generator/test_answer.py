@@ -64,6 +64,19 @@ def test_a_question_the_course_does_not_cover_is_refused_without_the_model(setti
     assert answer.timings.first_token_ms is None
 
 
+def test_a_question_naming_what_the_course_never_mentions_is_refused_saying_so(
+        settings, search, tmp_path):
+    generator = ScriptedGenerator(lambda m: "The generator makes fakes [1].")
+    service = make_service(settings, search, generator, tmp_path)
+    answer = service.ask("what does the generator of StyleGAN do", "tiny")
+    assert answer.refused and generator.calls == []
+    assert "It never mentions StyleGAN." in answer.text
+    assert [s.title for s in answer.suggestions][0].startswith("Generative adversarial")
+    assert not service.ask("what does the generator of a GAN do", "tiny").refused
+    unchecked = make_service(settings, search, generator, tmp_path, name_check=False)
+    assert not unchecked.ask("what does the generator of StyleGAN do", "tiny").refused
+
+
 def test_the_model_saying_not_covered_is_a_refusal_with_suggestions(settings, search, tmp_path):
     generator = ScriptedGenerator(lambda m: NOT_COVERED)
     service = make_service(settings, search, generator, tmp_path)

@@ -2,7 +2,17 @@
 
 import pytest
 
-from generator.gate import Decision, GateFit, confidence, decide, fit_gate, load_fit, save_fit
+from generator.gate import (
+    Decision,
+    GateFit,
+    confidence,
+    decide,
+    fit_gate,
+    load_fit,
+    names,
+    save_fit,
+    unknown_names,
+)
 from ingest.documents import Anchor, Chunk
 from retriever.base import Hit
 from studyhall.core.settings import AnswerSettings
@@ -80,3 +90,27 @@ def test_a_fit_is_kept_beside_the_course_applied_and_goes_stale(tmp_path):
     (tmp_path / "gate.json").write_text("{not json")
     assert load_fit(tmp_path) is None  # unreadable: the settings apply
     assert isinstance(fit, GateFit)
+
+
+# --- names the course never uses ----------------------------------------------------
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How does Grad-CAM weigh the last layer's maps?", ["Grad-CAM"]),
+    ("Is AdamW better than Adam, and what about MobileNet or ResNet-50?",
+     ["AdamW", "MobileNet", "ResNet-50"]),
+    ("What is RLHF, and how do GRU gates differ from an LSTM's?", ["RLHF", "GRU", "LSTM"]),
+    ("What did Hinton say about TV noise and the OR gate?", []),  # plain capitals, two letters
+    ("WHAT IS A GAN AND WHY IS IT UNSTABLE", []),  # shouted: the capitals say nothing
+    ("how is the IoU of two boxes computed", ["IoU"]),
+    ("", []),
+])
+def test_names_are_words_written_as_the_name_of_something(question, expected):
+    assert names(question) == expected
+
+
+def test_unknown_names_are_those_the_course_never_uses():
+    vocabulary = {"lstm", "gan"}
+    knows = lambda name: name.lower() in vocabulary  # noqa: E731
+    assert unknown_names("Do GAN and LSTM need RLHF?", knows) == ["RLHF"]
+    assert unknown_names("Does a GAN use an LSTM?", knows) == []
+    assert unknown_names("What does RLHF add, and is RLHF costly?", knows) == ["RLHF"]  # once

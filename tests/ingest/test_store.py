@@ -29,3 +29,25 @@ def test_an_inconsistent_version_is_refused(ingestor, catalog, course_dir):
     np.save(version / "vectors.npy", vectors[:-1])
     with pytest.raises(IndexMismatch, match="inconsistent"):
         CourseIndex.open(version)
+
+
+def test_the_course_mentions_the_words_of_its_text_and_the_acronyms_it_spells_out(
+        ingestor, catalog, course_dir):
+    ingestor.ingest(course_dir, "tiny")
+    index = CourseIndex.open(catalog.require("tiny"))
+    assert index.mentions("GAN") and index.mentions("GANs")  # stemmed, either case
+    assert index.mentions("KL-divergence")  # each of its terms
+    assert index.mentions("VAE") and index.mentions("AND")  # a stop word names nothing
+    # spelled out: "generative adversarial networks", "Variational autoencoders"
+    assert index.mentions("GAN") and index.mentions("VA")
+    assert not index.mentions("MobileNet") and not index.mentions("Grad-CAM")
+    assert not index.mentions("RLHF")  # no "reinforcement learning from human feedback"
+
+
+def test_an_acronym_is_spelled_out_over_small_words_and_hyphens():
+    from ingest.lexical import spelled_out
+
+    assert spelled_out("RLHF").search("reinforcement learning from human feedback")
+    assert spelled_out("MLP").search("a multi-layer perceptron")
+    assert not spelled_out("MLP").search("a multi perceptron")
+    assert not spelled_out("GRU").search("gated recurrence")
