@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from demos.registry import ToolRun
-from generator.results import Answer, Timings
+from generator.results import Answer, Citation, Timings
 from ingest.store import Manifest
 from retriever.base import Hit
 from studyhall.core.errors import text_problem
@@ -98,8 +98,37 @@ class SuggestionOut(BaseModel):
     location: str
 
 
+class SourceOut(BaseModel):
+    """A source the model is reading, sent before its answer: where it is, not its text."""
+
+    n: int = Field(description="The number the answer may cite it by, [n].")
+    title: str
+    heading_path: list[str]
+    source: str
+    location: str = Field(description="source#fragment: the exact place.")
+    label: str | None = Field(None, description="The anchor's own label (slide 4, lines 7–13).")
+
+    @classmethod
+    def from_citation(cls, citation: Citation) -> SourceOut:
+        chunk = citation.hit.chunk
+        return cls(n=citation.n, title=chunk.title, heading_path=list(chunk.heading_path),
+                   source=chunk.source, location=chunk.location, label=chunk.anchor.label)
+
+
+class SourcesOut(BaseModel):
+    """The ``sources`` event of a streamed answer, and the OpenAI-compatible stream's first
+    ``studyhall`` extra."""
+
+    sources: list[SourceOut]
+
+    @classmethod
+    def from_event(cls, citations: tuple[Citation, ...]) -> SourcesOut:
+        return cls(sources=[SourceOut.from_citation(c) for c in citations])
+
+
 class TimingsOut(BaseModel):
     retrieve_ms: float | None = None
+    sources_ms: float | None = Field(None, description="The sources event, since the request.")
     rewrite_ms: float | None = Field(None, description="A follow-up made standalone.")
     rescue_ms: float | None = Field(None, description="A question restated and searched again.")
     first_token_ms: float | None = Field(None, description="None when nothing was generated.")

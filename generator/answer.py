@@ -177,7 +177,8 @@ class AnswerService:
 
     def stream(self, question: str, course: str, *, cancel: threading.Event | None = None,
                **conversation) -> Iterator[Event]:
-        """Yield ("token", text) pieces, then ("done", Answer)."""
+        """Yield ("sources", the numbered sources) when the model is to read some, then
+        ("token", text) pieces, then ("done", Answer)."""
         yield from self.prepare(question, course, **conversation).stream(cancel)
 
     # --- the stages of an answer ----------------------------------------------------
@@ -256,6 +257,8 @@ class AnswerService:
         index = self.search.index(turn.request.course)
         title = index.manifest.title
         prompt = self.fit(index, question, found.hits)
+        yield ("sources", tuple(Citation(n, hit) for n, hit in enumerate(prompt.hits, start=1)))
+        clock.since_start("sources_ms")
         raw, covered = "", True
         with turn.ticket:  # held across both: the check's sources stay in the KV cache
             if found.decision is Decision.CHECK:

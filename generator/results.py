@@ -36,6 +36,7 @@ class Timings:
     """Milliseconds since the request, or spent in one step; None when it did not happen."""
 
     retrieve_ms: float | None = None
+    sources_ms: float | None = None  # the sources the model reads, sent before its answer
     rewrite_ms: float | None = None  # a follow-up rewritten into a standalone question
     rescue_ms: float | None = None  # a low-confidence question restated and searched again
     first_token_ms: float | None = None  # None when nothing was generated
@@ -59,4 +60,6 @@ class Answer:
     demo: ToolRun | None = None  # a demo run, when the message asked to see one
 
 
-Event = tuple[Literal["token", "done"], "str | Answer"]
+# ("sources", the numbered Citations the model is about to read: sent before it answers),
+# ("token", text) pieces of the answer, then ("done", Answer)
+Event = tuple[Literal["sources", "token", "done"], "tuple[Citation, ...] | str | Answer"]

@@ -25,7 +25,8 @@ from retriever.service import SearchService
 
 class ChatTurn(Protocol):
     def stream(self, cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Yield ("token", text) pieces, then ("done", Answer)."""
+        """Yield ("sources", citations) before the model reads them (answers only), then
+        ("token", text) pieces, then ("done", Answer)."""
         ...
 
     def run(self) -> Answer: ...

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.access import AccessDep, CallerDep, LimitsDep, require_reader
 from api.deps import AnswerServiceDep, SettingsDep
-from api.schemas import AnswerOut, FeedbackCreated, Text, errors
+from api.schemas import AnswerOut, FeedbackCreated, SourcesOut, Text, errors
 from api.streaming import run_turn, sse, stream_error, turn_events
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,17 @@ class FeedbackBody(BaseModel):
 
 @router.post("/ask", response_model=AnswerOut, responses={200: {
     "content": {"text/event-stream": {}},
-    "description": "The answer; with `stream: true`, server-sent events `token` ({text}), "
-                   "then `done` (the answer) or `error` ({detail})."},
+    "description": "The answer; with `stream: true`, server-sent events `sources` "
+                   "({sources}: what the model reads, before it answers; not sent for a "
+                   "refusal decided without the model), `token` ({text}), then `done` (the "
+                   "answer) or `error` ({detail})."},
     **errors(400, 401, 403, 404, 409, 413, 422, 429, 499, 503)})
 async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, request: Request,
               caller: CallerDep, access: AccessDep, limits: LimitsDep):
     """A grounded answer with numbered citations, or a refusal when the course does not
-    cover the question. With ``stream: true``: SSE events ``token`` ({"text"}) as the
-    answer is generated, then ``done`` (the whole answer) or ``error``."""
+    cover the question. With ``stream: true``: SSE events ``sources`` ({"sources"}: the
+    numbered passages the model is about to read, as soon as retrieval has them), ``token``
+    ({"text"}) as the answer is generated, then ``done`` (the whole answer) or ``error``."""
     # Bad input is a 4xx and a full queue a 503 here, before any 200 is sent.
     require_reader(caller, access, service.search.catalog, body.course)
     limits.hit("answers", caller)
@@ -58,7 +61,9 @@ async def ask(body: AskBody, service: AnswerServiceDep, settings: SettingsDep, r
     async def events():
         try:
             async for kind, payload in turn_events(turn, request.is_disconnected):
-                if kind == "token":
+                if kind == "sources":
+                    yield sse("sources", SourcesOut.from_event(payload).model_dump(mode="json"))
+                elif kind == "token":
                     yield sse("token", {"text": payload})
                 else:
                     yield sse("done", AnswerOut.from_answer(payload).model_dump(mode="json"))

@@ -32,6 +32,7 @@ from api.schemas import (
     Choice,
     ModelCard,
     ModelList,
+    SourcesOut,
     StudyhallExtra,
     Text,
     errors,
@@ -125,7 +126,7 @@ async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
         )
 
     def chunk(delta: dict, finish: str | None = None,
-              extra: StudyhallExtra | None = None) -> str:
+              extra: StudyhallExtra | SourcesOut | None = None) -> str:
         data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                 "model": body.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -137,7 +138,9 @@ async def chat_completions(body: ChatCompletionBody, service: AnswerServiceDep,
         yield chunk({"role": "assistant", "content": ""})
         try:
             async for kind, payload in turn_events(turn, request.is_disconnected):
-                if kind == "token":
+                if kind == "sources":  # before the model's first token
+                    yield chunk({"content": ""}, extra=SourcesOut.from_event(payload))
+                elif kind == "token":
                     yield chunk({"content": payload})
                 else:
                     yield chunk({}, "stop", StudyhallExtra.from_answer(payload))

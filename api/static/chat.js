@@ -204,14 +204,23 @@ async function ask(question) {
   }
 }
 
-/** Consume the event stream: tokens as they come, then the whole answer or an error. */
+/** Consume the event stream: the sources being read, tokens as they come, then the whole
+ * answer (which replaces both) or an error. */
 async function readAnswer(response, view) {
   let streamed = null; // the text node tokens are appended to
+  let reading = null; // the sources the model is reading, shown until the answer is whole
   for await (const event of sseEvents(response.body)) {
-    if (event.name === "token") {
+    if (event.name === "sources") {
+      reading = readingList(event.data.sources ?? []);
+      view.body.replaceChildren(
+        el("p", { className: "thinking", text: "Reading the course…" }), reading);
+      scrollToEnd();
+    } else if (event.name === "token") {
       if (streamed === null) {
         streamed = document.createTextNode("");
-        view.body.replaceChildren(el("p", { className: "streaming" }, [streamed]));
+        const parts = [el("p", { className: "streaming" }, [streamed])];
+        if (reading) parts.push(reading);
+        view.body.replaceChildren(...parts);
       }
       streamed.appendData(event.data.text ?? "");
       scrollToEnd();
@@ -402,6 +411,17 @@ function sourceList(citations) {
     el("h3", { text: "Sources" }),
     el("ul", {}, items),
   ]);
+}
+
+/** The sources the model is reading, by number and place (their text comes with the
+ * answer's citations). */
+function readingList(sources) {
+  const items = sources.map((source) => el("li", {}, [
+    el("span", { className: "title", text: `[${source.n}] ${headingPath(source)}` }),
+    el("span", { className: "where", text: source.label || source.location }),
+  ]));
+  return el("section", { className: "reading", attrs: { "aria-label": "Reading" } },
+    [el("h3", { text: "Reading" }), el("ul", {}, items)]);
 }
 
 function suggestionList(suggestions) {

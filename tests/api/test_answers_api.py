@@ -70,7 +70,7 @@ def test_ask_returns_the_answer_with_cited_sources_only(running):
     assert body["session_id"] and body["message_id"]
 
 
-def test_ask_streams_tokens_then_the_whole_answer(running):
+def test_ask_streams_the_sources_first_then_tokens_then_the_whole_answer(running):
     base, _, _ = running
     with httpx.stream("POST", f"{base}/v1/ask", json={
         "question": "what does the discriminator do", "course": "tiny", "stream": True,
@@ -80,6 +80,10 @@ def test_ask_streams_tokens_then_the_whole_answer(running):
     tokens = [data["text"] for kind, data in events if kind == "token"]
     kind, done = events[-1]
     assert kind == "done" and len(tokens) > 3
+    kind, sources = events[0]
+    assert kind == "sources" and sources["sources"][0]["n"] == 1
+    assert sources["sources"][0]["location"] == done["citations"][0]["location"]
+    assert "text" not in sources["sources"][0]  # where the sources are, not what they say
     assert "".join(tokens).strip() == "The discriminator tells real from fake [1]. Unknown ."
     assert done["answer"] == "The discriminator tells real from fake [1]. Unknown."
 
@@ -180,6 +184,9 @@ def test_the_official_openai_client_lists_courses_and_chats(running):
     assert "tells real from fake [1]" in text
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["studyhall"]["citations"]
+    first = next(c for c in chunks if c.model_extra.get("studyhall"))
+    assert first.model_extra["studyhall"]["sources"][0]["source"] == "gans.md"
+    assert chunks.index(first) < min(i for i, c in enumerate(chunks) if c.choices[0].delta.content)
 
 
 def test_a_demo_request_in_the_chat_streams_its_result_and_serves_its_figure(running):

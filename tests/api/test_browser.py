@@ -276,8 +276,10 @@ WATCH_STREAM = """() => {
   const log = document.getElementById("messages");
   new MutationObserver(() => {
     const text = log.querySelector(".msg-assistant .streaming");
+    const reading = log.querySelector(".msg-assistant .reading");
     if (text) window.seen.push({text: text.textContent,
-                                cited: log.querySelector(".msg-assistant .cite") !== null});
+                                cited: log.querySelector(".msg-assistant .cite") !== null,
+                                reading: reading ? reading.textContent : null});
   }).observe(log, {subtree: true, childList: true, characterData: true});
 }"""
 
@@ -304,6 +306,10 @@ def test_a_streamed_answer_with_a_citation_and_feedback(studyhall, page):
     assert all(a == b[:len(a)] for a, b in zip(texts, texts[1:], strict=False)), texts
     assert not any(s["cited"] for s in seen)
     assert texts[-1].split() == ANSWER.split()
+    # while it was written, the sources it read were listed; the answer's own list replaced them
+    assert all(s["reading"] and "[1] " in s["reading"] for s in seen), seen
+    assert CITED in seen[-1]["reading"] or "The discriminator" in seen[-1]["reading"]
+    expect(answer.locator(".reading")).to_have_count(0)
 
     # the citation opens the passage; Escape closes it and focus goes back to [1]
     cite.click()

@@ -40,6 +40,26 @@ def test_an_answer_cites_only_real_sources_and_lists_only_those(settings, search
     assert answer.timings.retrieve_ms is not None and answer.timings.first_token_ms is not None
 
 
+def test_the_sources_are_sent_before_the_model_writes_and_numbered_as_it_cites_them(
+        settings, search, tmp_path):
+    def answer(messages):
+        assert [kind for kind, _ in seen] == ["sources"]  # the model runs after the event
+        return "Mode collapse means few outputs [1]."
+
+    seen = []
+    service = make_service(settings, search, ScriptedGenerator(answer), tmp_path)
+    for event in service.stream("what is mode collapse in GAN training", "tiny"):
+        seen.append(event)
+    kinds = [kind for kind, _ in seen]
+    assert kinds[0] == "sources" and kinds.count("sources") == 1 and kinds[-1] == "done"
+    sources, done = seen[0][1], seen[-1][1]
+    assert [n for n, _ in sources] == list(range(1, done.sources_given + 1))
+    assert done.citations[0] == sources[0]  # [1] is the first source sent
+    assert done.timings.sources_ms <= done.timings.first_token_ms
+    refused = list(service.stream("Quarterly tax filing deadline?", "tiny"))
+    assert [kind for kind, _ in refused] == ["token", "done"]  # no model: nothing to read
+
+
 def test_sources_reach_the_model_numbered_after_the_fixed_system_prompt(settings, search, tmp_path):
     generator = ScriptedGenerator(lambda m: "ok [1]")
     service = make_service(settings, search, generator, tmp_path)
@@ -130,6 +150,7 @@ def test_cancelling_stops_the_generation(settings, search, tmp_path):
     service = make_service(settings, search, generator, tmp_path)
     cancel = threading.Event()
     events = service.stream("what is a generator", "tiny", cancel=cancel)
+    assert next(events)[0] == "sources"
     assert next(events)[0] == "token"
     cancel.set()
     list(events)
