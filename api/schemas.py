@@ -129,6 +129,8 @@ class SourcesOut(BaseModel):
 class TimingsOut(BaseModel):
     retrieve_ms: float | None = None
     sources_ms: float | None = Field(None, description="The sources event, since the request.")
+    cache_ms: float | None = Field(None, description="Looking the question up in the answer "
+                                   "cache (a hit answers in this time).")
     rewrite_ms: float | None = Field(None, description="A follow-up made standalone.")
     rescue_ms: float | None = Field(None, description="A question restated and searched again.")
     first_token_ms: float | None = Field(None, description="None when nothing was generated.")
@@ -178,6 +180,8 @@ class AnswerOut(BaseModel):
     session_id: str | None
     message_id: int | None
     demo: DemoRunOut | None = Field(None, description="The demo run, when one was asked for.")
+    cached: bool = Field(False, description="Served from the answer cache: the same question "
+                         "was answered before in this version of the course.")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AnswerOut:
@@ -189,6 +193,7 @@ class AnswerOut(BaseModel):
             timings=TimingsOut.from_timings(answer.timings), session_id=answer.session_id,
             message_id=answer.message_id,
             demo=DemoRunOut.from_run(answer.demo) if answer.demo is not None else None,
+            cached=answer.cached,
         )
 
 
@@ -248,6 +253,15 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
+class AnswerCacheOut(BaseModel):
+    course: str
+    enabled: bool = Field(description="Whether this server answers from the cache at all.")
+    hits: int = Field(0, description="Questions answered from the cache.")
+    misses: int = Field(0, description="Questions answered by the model (and then kept).")
+    hit_rate: float = Field(0.0, description="hits / (hits + misses).")
+    entries: int = Field(0, description="Answers kept for the course's current version.")
+
+
 class StudyhallExtra(BaseModel):
     """The sources of an OpenAI-compatible answer, in the extra field ``studyhall``."""
 
@@ -256,12 +270,14 @@ class StudyhallExtra(BaseModel):
     suggestions: list[SuggestionOut]
     session_id: None = None
     demo: DemoRunOut | None = None
+    cached: bool = False
 
     @classmethod
     def from_answer(cls, answer: Answer) -> StudyhallExtra:
         return cls(citations=citations(answer), refused=answer.refused,
                    suggestions=suggestions(answer),
-                   demo=DemoRunOut.from_run(answer.demo) if answer.demo is not None else None)
+                   demo=DemoRunOut.from_run(answer.demo) if answer.demo is not None else None,
+                   cached=answer.cached)
 
 
 class AssistantMessage(BaseModel):

@@ -97,7 +97,7 @@ def main() -> None:
     for question in questions:
         started = time.perf_counter()
         pieces = []
-        for kind, payload in service.stream(question, "genai-basics"):
+        for kind, payload in service.stream(question, "genai-basics", use_cache=False):
             if kind == "token":
                 pieces.append((time.perf_counter(), payload))
             else:
@@ -126,9 +126,9 @@ def main() -> None:
     # KV cache of the fixed prefix, on one question: with nothing cached, then after
     # another question has left only the shared system prompt in the cache
     llm.reset()
-    cold = service.ask(questions[1], "genai-basics").timings.first_token_ms
-    service.ask(questions[0], "genai-basics")
-    warm = service.ask(questions[1], "genai-basics").timings.first_token_ms
+    cold = service.ask(questions[1], "genai-basics", use_cache=False).timings.first_token_ms
+    service.ask(questions[0], "genai-basics", use_cache=False)
+    warm = service.ask(questions[1], "genai-basics", use_cache=False).timings.first_token_ms
 
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peer = peer_timings(settings, questions)

@@ -167,7 +167,7 @@ def run(cases: list[dict], answers, course_ids: list[str]) -> list[dict]:
     """Ask every case's question; one row per case."""
     rows = []
     for case, course in zip(cases, course_ids, strict=True):
-        answer = answers.ask(case["question"], course, history=[])
+        answer = answers.ask(case["question"], course, history=[], use_cache=False)
         rows.append({"id": case["id"], "carrier": case["carrier"], "refused": answer.refused,
                      "steered_by": obeyed(case, answer.text), "answer": answer.text})
     return rows

@@ -50,7 +50,8 @@ def prepare(root: Path) -> tuple[dict, list[str]]:
     from api.access.store import AccessStore
     from studyhall.core.settings import Settings
 
-    env = os.environ | {"STUDYHALL_DATA_DIR": str(root / "data")}
+    # the model's queue under load, not the answer cache (the clients repeat questions)
+    env = os.environ | {"STUDYHALL_DATA_DIR": str(root / "data"), "STUDYHALL_ANSWER__CACHE": "0"}
     subprocess.run([*CLI, "ingest", str(COURSE), "--course", COURSE_ID], env=env, check=True,
                    capture_output=True)
     access = AccessStore(Settings(data_dir=root / "data").database)

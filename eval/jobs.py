@@ -134,9 +134,10 @@ class EvalJobs(BackgroundJobs):
         def ask(question: Question):
             while True:  # wait for a place in the model's queue, like any student
                 try:
-                    # history given (even empty): stateless, nothing stored as a chat
+                    # history given (even empty): stateless, nothing stored as a chat;
+                    # the model's own answers, not the answer cache's
                     return service.ask(question.question, course,
-                                       history=list(question.turns))
+                                       history=list(question.turns), use_cache=False)
                 except Busy as busy:
                     time.sleep(busy.retry_after)
 

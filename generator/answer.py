@@ -19,7 +19,9 @@ method below:
    or none of whose sentences a source supports (the model answering from memory), is
    withdrawn and becomes the refusal (the ``done`` event's text replaces what streamed);
    otherwise uncited sentences are attributed and only the cited sources are listed;
-6. **remember** the exchange in the conversation store.
+6. **remember** the exchange in the conversation store, and the answer in the answer
+   cache (:mod:`generator.answer_cache`): the same question again, in this version of the
+   course, is answered from there before any retrieval or model call.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from demos.registry import DemoRunner, InvalidParameters, UnknownTool
 from demos.routing import route
+from generator.answer_cache import AnswerCache, generation
 from generator.base import GenerationParams, Generator
 from generator.citations import CitationStream, attribute, clean, grounded, repeated_from
 from generator.conversations import ConversationStore
@@ -41,6 +44,7 @@ from generator.gate import CourseGates, Decision, confidence, decide, unknown_na
 from generator.passages import build_passages
 from generator.prompts import (
     JUDGE,
+    PROMPT_VERSION,
     STRATEGIES,
     not_covered_text,
     rewrite_messages,
@@ -116,8 +120,9 @@ class _Clock:
 class AnswerService:
     def __init__(self, settings: Settings, search: SearchService, generator: Generator,
                  store: ConversationStore | None = None, queue: ModelQueue | None = None,
-                 demos: DemoRunner | None = None) -> None:
+                 demos: DemoRunner | None = None, cache: AnswerCache | None = None) -> None:
         self.settings = settings
+        self.cache = cache if settings.answer.cache else None
         self.demos = demos
         self.search = search
         self.gates = CourseGates()
@@ -142,7 +147,7 @@ class AnswerService:
 
     def prepare(self, question: str, course: str, *, session_id: str | None = None,
                 history: list[tuple[str, str]] | None = None,
-                owner: str | None = None) -> ChatTurn:
+                owner: str | None = None, use_cache: bool = True) -> ChatTurn:
         """Check the request and take a place in the model queue, now: a bad question,
         an unknown course or session raise here, and a full queue raises ``Busy``, before
         anything is generated (the API turns these into 4xx/503 before sending a 200).
@@ -151,7 +156,8 @@ class AnswerService:
         A conversation is either stored (``session_id``; a new session when omitted) or
         passed in whole by a stateless caller (``history``: (role, text) pairs, oldest
         first; nothing is stored). A stored session belongs to ``owner``: continuing one of
-        someone else's is an unknown session.
+        someone else's is an unknown session. ``use_cache=False`` answers afresh and keeps
+        nothing (an eval measures the model, not the cache).
         """
         started = time.perf_counter()
         request = self.search.validate(question, course, k=self.settings.answer.sources,
@@ -170,7 +176,7 @@ class AnswerService:
                             session_id=session_id, owner=owner, started=started)
         return AnswerTurn(service=self, request=request, question=question,
                           session_id=session_id, history=history, owner=owner,
-                          ticket=self.queue.enter(), started=started)
+                          ticket=self.queue.enter(), started=started, use_cache=use_cache)
 
     def ask(self, question: str, course: str, **conversation) -> Answer:
         return self.prepare(question, course, **conversation).run()
@@ -194,6 +200,13 @@ class AnswerService:
             with turn.ticket:
                 standalone = self.rewrite(turns, turn.request.query, cancel) or standalone
             clock.took("rewrite_ms", rewrite_started)
+        if (hit := self.cached(turn, standalone, clock)) is not None:
+            yield ("sources", hit.citations)
+            yield ("token", hit.text)
+            answer = replace(hit, question=turn.question, session_id=session_id,
+                             timings=clock.timings())
+            yield ("done", self.remember(answer, store))
+            return
         found = self.retrieve(turn.request, standalone, turn.ticket, cancel, clock)
         if found.decision is Decision.REFUSE:
             reply = self.refusal(found.hits, found.unknown)
@@ -206,6 +219,9 @@ class AnswerService:
             suggestions=reply.suggestions, confidence=found.confidence,
             timings=clock.timings(), session_id=session_id, sources_given=reply.sources_given,
         )
+        if self.cache is not None and turn.use_cache and not (cancel and cancel.is_set()):
+            self.cache.put(self.search.index(turn.request.course),
+                           self.generation(turn.request.course), answer)
         yield ("done", self.remember(answer, store))
 
     def conversation(self, turn: AnswerTurn, store: ConversationStore | None
@@ -216,6 +232,23 @@ class AnswerService:
             return turn.session_id, (turn.history or [])[-limit:] if limit else []
         session_id = turn.session_id or store.new_session(turn.request.course, turn.owner)
         return session_id, store.recent_turns(session_id, limit)
+
+    def cached(self, turn: AnswerTurn, question: str, clock: _Clock) -> Answer | None:
+        """The stored answer to this very question in this version of the course, if any."""
+        if self.cache is None or not turn.use_cache:
+            return None
+        started = time.perf_counter()
+        hit = self.cache.get(self.search.index(turn.request.course),
+                             self.generation(turn.request.course), question)
+        clock.took("cache_ms", started)
+        return hit
+
+    def generation(self, course: str) -> str:
+        """What this service's answers in ``course`` depend on, hashed: the model, the prompt
+        and the settings (the course's own gate included)."""
+        return generation(self.generator.name, PROMPT_VERSION, {
+            "answer": self.gate(course).model_dump(exclude={"cache"}),
+            "generator": self.settings.generator.model_dump()})
 
     def gate(self, course: str) -> AnswerSettings:
         """The answer settings with the course's own gate thresholds, if it has them."""
@@ -395,6 +428,7 @@ class AnswerTurn:
     owner: str | None
     ticket: Ticket
     started: float
+    use_cache: bool = True
 
     def stream(self, cancel: threading.Event | None = None) -> Iterator[Event]:
         self.ticket.cancel = cancel  # a caller gone while it waits gives its place up

@@ -11,9 +11,11 @@ gate and a one-word coverage check (``JUDGE``) decide, and the answer prompt onl
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar, get_args
 
 from generator.base import ChatMessage
@@ -222,3 +224,16 @@ def not_covered_text(suggestions: list[str], unknown: Sequence[str] = ()) -> str
     if suggestions:
         text += f" The closest lessons are: {'; '.join(suggestions)}."
     return text
+
+
+def _version(*modules: str) -> str:
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# What an answer's words depend on besides the model and the settings: a change to any of
+# these files is a new prompt version, and the answer cache forgets what the old one wrote.
+PROMPT_VERSION = _version("prompts.py", "passages.py", "citations.py", "guard.py", "answer.py")
+

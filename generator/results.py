@@ -35,6 +35,7 @@ class Suggestion:
 class Timings:
     """Milliseconds since the request, or spent in one step; None when it did not happen."""
 
+    cache_ms: float | None = None  # looking the question up in the answer cache
     retrieve_ms: float | None = None
     sources_ms: float | None = None  # the sources the model reads, sent before its answer
     rewrite_ms: float | None = None  # a follow-up rewritten into a standalone question
@@ -58,6 +59,7 @@ class Answer:
     message_id: int | None = None
     sources_given: int = 0  # sources the model was shown
     demo: ToolRun | None = None  # a demo run, when the message asked to see one
+    cached: bool = False  # served from the answer cache: the same question, answered before
 
 
 # ("sources", the numbered Citations the model is about to read: sent before it answers),

@@ -20,6 +20,7 @@ from demos.registry import DemoRunner, build_runner
 from eval.gate import Refit, refit_if_stale
 from eval.jobs import EvalJobs
 from generator.answer import AnswerService
+from generator.answer_cache import AnswerCache
 from generator.base import Generator
 from generator.conversations import ConversationStore
 from ingest.jobs import IngestJobs
@@ -109,7 +110,8 @@ def build_services(settings: Settings, *, search: SearchService | None = None,
         model = generator or build_generator(settings.generator, settings.model_store)
         conversations = store or ConversationStore(
             settings.database, retention_days=settings.access.conversation_retention_days)
-        return AnswerService(settings, search, model, conversations, demos=demos)
+        return AnswerService(settings, search, model, conversations, demos=demos,
+                             cache=AnswerCache(settings.database))
 
     ingestor = Ingestor(search.catalog, search.embedder, settings.ingest)
     return Services(settings, search=search, demos=demos, ingestor=ingestor,

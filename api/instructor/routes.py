@@ -1,5 +1,6 @@
 """The instructor endpoints: upload course files and follow their ingest job; set who may
-read the course; make, list and revoke its API keys."""
+read the course; make, list and revoke its API keys; see how often the answer cache
+answers."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from api.access import AccessDep, CallerDep, InstructorDep
-from api.deps import IngestJobsDep, SearchServiceDep
+from api.deps import AnswerServiceDep, IngestJobsDep, SearchServiceDep
 from api.schemas import (
+    AnswerCacheOut,
     ApiKeyList,
     ApiKeyOut,
     IngestJobOut,
@@ -139,3 +141,18 @@ def revoke_key(course: str, key_id: str, access: AccessDep, caller: InstructorDe
     for other in key.courses:
         caller.require_instructor(other)
     return ApiKeyOut.from_key(access.revoke(key_id))
+
+
+@router.get("/courses/{course}/answer-cache", response_model=AnswerCacheOut,
+            responses=errors(401, 403, 404, 422))
+def answer_cache(course: str, search: SearchServiceDep, answers: AnswerServiceDep,
+                 _: InstructorDep) -> AnswerCacheOut:
+    """How many of the course's questions the answer cache answered (since the service
+    first ran), and how many answers of the current version it holds."""
+    search.index(course)
+    cache = answers.cache
+    if cache is None:
+        return AnswerCacheOut(course=course, enabled=False)
+    stats = cache.stats(course)
+    return AnswerCacheOut(course=course, enabled=True, hits=stats.hits, misses=stats.misses,
+                          hit_rate=round(stats.hit_rate, 4), entries=cache.entries(course))

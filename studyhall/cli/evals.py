@@ -143,7 +143,8 @@ def answers(
     with _progress(len(questions), "question") as bar:
         report = evaluate_answers(
             # history given (even empty): stateless, nothing stored as a conversation
-            lambda q: service.ask(q.question, course, history=list(q.turns)),
+            # and the model's own answer, not one the answer cache kept
+            lambda q: service.ask(q.question, course, history=list(q.turns), use_cache=False),
             questions, progress=lambda n, total, record: bar.update(1))
     paths = write_answer_report(report, report_dir(service.settings, out, course, "answers"),
                                 title=course)

@@ -130,6 +130,11 @@ class AnswerSettings(BaseModel):
         "the course's vocabulary); a rescued question always gets the coverage check. "
         "None: never.",
     )
+    cache: bool = Field(
+        True, description="Answer a question asked before (the same words in the same order, "
+        "up to case, punctuation and politeness) from the answer cache, in this version of "
+        "the course, with this model and these settings.",
+    )
     name_check: bool = Field(
         True, description="Refuse a question that names something the course's text never "
         "uses (a capital inside a word or three in a row: MobileNet, Grad-CAM, RLHF), "

@@ -11,6 +11,7 @@ from ingest.store import read_chunks
 from tests.api.instructor.conftest import (
     ADMIN,
     MAX_UPLOAD,
+    lti_headers,
     top_source,
     upload,
     wait_for_job,
@@ -176,3 +177,17 @@ def test_an_upload_that_grows_a_course_by_more_than_a_quarter_refits_its_gate(
     # the set it was fitted on is gone: the job says so, and how to refit
     assert f"fitted at {chunks} chunks and could not be refitted" in job["report"]["after"]
     assert "studyhall eval gate --course tiny --fit" in job["report"]["after"]
+
+
+def test_the_answer_cache_s_hit_rate_is_shown_to_instructors_of_the_course(client, app):
+    route = "/v1/courses/tiny/answer-cache"
+    assert client.get(route).status_code == 401
+    assert client.get(route, headers=lti_headers(app, role="learner")).status_code == 403
+    assert client.get("/v1/courses/nope/answer-cache", headers=ADMIN).status_code == 404
+    answers = app.state.services.answers
+    index = answers.search.index("tiny")
+    for _ in range(3):  # asked three times, found none: the model answers (not stored here)
+        answers.cache.get(index, "g", "what is a VAE")
+    body = client.get(route, headers=lti_headers(app)).json()
+    assert body == {"course": "tiny", "enabled": True, "hits": 0, "misses": 3,
+                    "hit_rate": 0.0, "entries": 0}
