@@ -14,6 +14,10 @@ Role = Literal["system", "user", "assistant"]
 class ChatMessage:
     role: Role
     content: str
+    # the content in pieces, when some are worth caching on their own: (text, reusable)
+    # pairs whose texts join to ``content`` (a source's body is reusable: it reads the same
+    # wherever it lands in a prompt); a backend that cannot use them reads ``content``
+    parts: tuple[tuple[str, bool], ...] = ()
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}

@@ -67,6 +67,18 @@ def draft_question_messages(course_title: str, passage: str) -> list[ChatMessage
             ChatMessage("user", f"Passage:\n{passage.strip()}")]
 
 
+def split_block(block: str) -> tuple[str, str]:
+    """A source block as its number (``<source n=3``) and the rest, which does not depend on
+    where the source is shown (a block of another form: all of it is the first part)."""
+    cut = block.find(" title=")
+    return (block[:cut], block[cut:]) if block.startswith("<source n=") and cut > 0 else (
+        block, "")
+
+
+def _user(parts: tuple[tuple[str, bool], ...]) -> ChatMessage:
+    return ChatMessage("user", "".join(text for text, _ in parts), parts=parts)
+
+
 def source_block(n: int, hit: Hit, text: str | None = None) -> str:
     """One numbered source, fenced so the model can tell material from instructions."""
     chunk = hit.chunk
@@ -159,11 +171,21 @@ class PromptStrategy:
         return self.system.format(course=course_title)
 
     def user_prompt(self, question: str, blocks: list[str], instruction: str | None = None) -> str:
-        sources = "\n\n".join(blocks)
+        return "".join(text for text, _ in self.user_parts(question, blocks, instruction))
+
+    def user_parts(self, question: str, blocks: list[str], instruction: str | None = None
+                   ) -> tuple[tuple[str, bool], ...]:
+        """The user prompt in pieces: each source's number, then its body, reusable (the
+        body reads the same wherever the source lands), then the question."""
         asked = f"Question: {question}\n\n"
         closing = self.reminder if instruction is None else instruction
-        body = f"Sources:\n\n{sources}\n\n{asked}{closing}"
-        return asked + body if self.question_first else body
+        parts: list[tuple[str, bool]] = [(asked, False)] if self.question_first else []
+        parts.append(("Sources:\n\n", False))
+        for block in blocks:
+            number, body = split_block(block)
+            parts += [(number, False), (body + "\n\n", True)] if body else [(block + "\n\n", False)]
+        parts.append((f"{asked}{closing}", False))
+        return tuple(parts)
 
     def messages(self, course_title: str, question: str, blocks: list[str],
                  instruction: str | None = None) -> list[ChatMessage]:
@@ -172,7 +194,7 @@ class PromptStrategy:
         return [
             ChatMessage("system", self.system_prompt(course_title)),
             *self.example_messages(),
-            ChatMessage("user", self.user_prompt(question, blocks, instruction)),
+            _user(self.user_parts(question, blocks, instruction)),
         ]
 
     def example_messages(self) -> list[ChatMessage]:

@@ -25,7 +25,8 @@ def build_generator(settings: GeneratorSettings, models_dir: Path) -> Generator:
         path = resolve_model(settings.model, models_dir)
         return LlamaCppGenerator(
             path, name=settings.model, n_ctx=settings.context_window, n_threads=settings.threads,
-            nice=settings.nice)
+            nice=settings.nice, kv_reuse=settings.kv_reuse, kv_budget_mb=settings.kv_budget_mb,
+            kv_recompute=settings.kv_recompute)
     if settings.backend == "transformers":
         from generator.backends.transformers import TransformersGenerator
 

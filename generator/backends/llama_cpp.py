@@ -13,6 +13,9 @@ read as the characters it is. For an ordinary message these are exactly the toke
 model's own chat template gives (``tests/generator/test_backends.py`` checks), so answers
 do not change. A model with another template gets its contents defused instead
 (:func:`generator.guard.defuse_control_tokens`).
+
+With ``kv_reuse`` (ChatML models), prompts go through :mod:`generator.backends.kv_reuse`
+instead: each source's KV cache is computed once and stitched into later prompts.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from generator.backends.kv_reuse import ReuseEngine, Segment
 from generator.backends.worker import PriorityWorker
 from generator.base import ChatMessage, GenerationParams
 from generator.guard import defuse_control_tokens
@@ -32,7 +36,9 @@ log = logging.getLogger(__name__)
 
 class LlamaCppGenerator:
     def __init__(self, model_path: Path, *, name: str, n_ctx: int = 4096,
-                 n_threads: int | None = None, seed: int = 0, nice: int = 0) -> None:
+                 n_threads: int | None = None, seed: int = 0, nice: int = 0,
+                 kv_reuse: bool = False, kv_budget_mb: int = 768,
+                 kv_recompute: int = 16) -> None:
         self.model_path = Path(model_path)
         self.name = name
         self.context_window = n_ctx
@@ -40,6 +46,8 @@ class LlamaCppGenerator:
         self.seed = seed
         self._llm = None
         self._lock = threading.Lock()
+        self.kv_reuse, self.kv_budget_mb, self.kv_recompute = kv_reuse, kv_budget_mb, kv_recompute
+        self.engine: ReuseEngine | None = None
         self._worker: PriorityWorker[dict] = PriorityWorker(nice, name="llama.cpp")
 
     def load(self) -> None:
@@ -56,10 +64,17 @@ class LlamaCppGenerator:
                     "llama-cpp-python==0.3.36 (or `make setup`)"
                 ) from None
             log.info("loading %s with llama.cpp (%d threads)", self.model_path.name, self.n_threads)
-            self._llm = Llama(
+            llm = Llama(
                 model_path=str(self.model_path), n_ctx=self.context_window,
                 n_threads=self.n_threads, n_batch=512, seed=self.seed, verbose=False,
             )
+            if self.kv_reuse and "<|im_start|>" in llm.metadata.get("tokenizer.chat_template", ""):
+                # its own context: the prompt being answered, the course's prefix and one
+                # body being encoded, each up to the window
+                self.engine = ReuseEngine(
+                    llm, n_ctx=2 * self.context_window, n_threads=self.n_threads,
+                    budget=self.kv_budget_mb * 2**20, recompute=self.kv_recompute)
+            self._llm = llm
 
     @property
     def llama(self):
@@ -94,12 +109,63 @@ class LlamaCppGenerator:
             tokens += markup("<|im_end|>\n")
         return tokens + markup("<|im_start|>assistant\n")
 
+    def prompt_segments(self, messages: list[ChatMessage]) -> list[Segment]:
+        """:meth:`prompt_tokens` in runs, each reusable part of a message a run of its own
+        (tokenized on its own: it must read the same wherever it lands)."""
+        self.load()
+
+        def markup(text: str) -> tuple[int, ...]:
+            return tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+        def content(text: str) -> tuple[int, ...]:
+            return tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False,
+                                            special=False))
+
+        segments: list[Segment] = []
+        fresh: list[int] = []
+        for message in messages:
+            fresh += markup(f"<|im_start|>{message.role}\n")
+            for text, reusable in message.parts or ((message.content, False),):
+                if reusable:
+                    segments += [Segment(tuple(fresh)), Segment(content(text), reusable=True)]
+                    fresh = []
+                else:
+                    fresh += content(text)
+            fresh += markup("<|im_end|>\n")
+        fresh += markup("<|im_start|>assistant\n")
+        return [s for s in [*segments, Segment(tuple(fresh))] if s.tokens]
+
+    def _reuse_pieces(self, messages: list[ChatMessage], params: GenerationParams,
+                      cancel: threading.Event | None) -> Iterator[str]:
+        """The answer through the KV-reusing engine: greedy, as temperature 0 is, with the
+        text of each token as soon as it is whole UTF-8, up to a stop string."""
+        end = set(self._llm.tokenize(b"<|im_end|>", add_bos=False, special=True))
+        pending, written = b"", ""
+        for token in self.engine.generate(self.prompt_segments(messages), params.max_tokens,
+                                          end, cancel):
+            pending += self._llm.detokenize([token])
+            try:
+                piece = pending.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # a character cut between tokens: wait for the rest
+            pending = b""
+            written += piece
+            cut = min((written.find(s) for s in params.stop if s in written), default=-1)
+            if cut >= 0:
+                yield piece[:max(0, len(piece) - (len(written) - cut))]
+                return
+            yield piece
+
     def stream(self, messages: list[ChatMessage], params: GenerationParams,
                cancel: threading.Event | None = None) -> Iterator[str]:
         self.load()
         with self._lock:
             if cancel is not None and cancel.is_set():
                 return  # gone before the prompt was read: do not read it
+            if self.engine is not None:
+                yield from self._worker.iterate(
+                    lambda: self._reuse_pieces(messages, params, cancel), cancel)
+                return
             if self.chatml:
                 # create_chat_completion's own sampling, on the tokens built above
                 chunks = self._llm.create_completion(

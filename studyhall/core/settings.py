@@ -109,6 +109,16 @@ class GeneratorSettings(BaseModel):
         "model's CPU priority is, so searches and pages are served while it generates "
         "(0: the same).")
     max_tokens: int = Field(320, ge=16, le=4096, description="Longest answer, in tokens.")
+    kv_reuse: bool = Field(
+        False, description="llama_cpp backend, ChatML models: compute each source's KV cache "
+        "once, on its own, and stitch it into every prompt that shows the source again "
+        "(only its number, its first kv_recompute tokens, the question and the template's "
+        "tail are computed per question).")
+    kv_budget_mb: int = Field(768, ge=16, le=65536,
+                              description="Memory for the sources' KV caches (LRU).")
+    kv_recompute: int = Field(
+        16, ge=0, le=512, description="Tokens at the start of each reused source after the "
+        "first computed afresh, so they read the sources before them.")
 
 
 class AnswerSettings(BaseModel):

@@ -1,0 +1,267 @@
+"""Each source's KV cache computed once and stitched into every prompt that shows it.
+
+Most of a question's first-token time is the model reading its ~500 tokens of sources,
+and the same few lessons answer most questions. Here a source's *body* (everything after
+its number: ``title="…">`` text ``</source>``) is encoded once, on its own, right after
+the course's fixed prompt prefix, and its KV cells are kept (:class:`BlockStore`, LRU
+within a byte budget). A prompt that shows it again gets those cells copied in and moved
+to where the body lands (``llama_state_seq_set_data`` into a scratch sequence,
+``llama_memory_seq_add`` to shift the positions, RoPE re-applied by llama.cpp's K-shift,
+``llama_memory_seq_cp`` into the answer's sequence). What is computed fresh: each
+source's number, the first ``recompute`` tokens of every body after the first (so they
+attend to the sources before them, as EPIC, arXiv 2410.15332, recomputes a chunk's
+opening tokens), the question and the chat template's tail.
+
+The answer's own sequence also keeps what it last read: a prompt sharing its start with
+the previous one (the answer after the coverage check, which differ only after the
+question) decodes only what follows the shared part, as llama.cpp's ``Llama`` does.
+
+Sequences of the one context (``kv_unified``: a copy between sequences is metadata):
+0 holds the prefix (system prompt up to the first source), 1 the prompt being answered,
+2 is scratch for encoding or restoring one body.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+PREFIX, ANSWER, SCRATCH = 0, 1, 2  # sequence ids
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of prompt tokens; a ``reusable`` one is a source body, cached on its own."""
+
+    tokens: tuple[int, ...]
+    reusable: bool = False
+
+
+@dataclass
+class ReuseStats:
+    blocks_reused: int = 0  # bodies stitched in from the store
+    blocks_encoded: int = 0  # bodies encoded (and stored) because the store lacked them
+    tokens_decoded: int = 0  # prompt tokens the model computed for the last prompt
+    tokens_reused: int = 0  # prompt tokens it did not
+
+
+class BlockStore:
+    """Encoded bodies by key, least recently used dropped first past ``budget`` bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._blocks: OrderedDict[str, tuple[ctypes.Array, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[ctypes.Array, int] | None:
+        with self._lock:
+            block = self._blocks.get(key)
+            if block is not None:
+                self._blocks.move_to_end(key)
+            return block
+
+    def put(self, key: str, data: ctypes.Array, length: int) -> None:
+        if length > self.budget:
+            return
+        with self._lock:
+            if key in self._blocks:
+                return
+            self._blocks[key] = (data, length)
+            self.used += length
+            while self.used > self.budget:
+                _, (_, dropped) = self._blocks.popitem(last=False)
+                self.used -= dropped
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+
+class ReuseEngine:
+    """A llama.cpp context of its own over a loaded model, with the decode loop above.
+
+    ``llm`` is a ``llama_cpp.Llama`` (its model and tokenizer are used; its own context is
+    not). Not thread-safe: the generator holds a lock around :meth:`generate`.
+    """
+
+    def __init__(self, llm, *, n_ctx: int, n_threads: int, n_batch: int = 512,
+                 budget: int = 768 * 2**20, recompute: int = 16) -> None:
+        import llama_cpp
+
+        self.lib = llama_cpp
+        self.llm = llm
+        self.n_batch = n_batch
+        self.recompute = recompute
+        self.store = BlockStore(budget)
+        self.stats = ReuseStats()
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_seq_max = 3
+        params.kv_unified = True
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads
+        self.ctx = llama_cpp.llama_init_from_model(llm.model, params)
+        if not self.ctx:
+            raise RuntimeError("llama.cpp could not make a context for KV reuse")
+        self.memory = llama_cpp.llama_get_memory(self.ctx)
+        if not llama_cpp.llama_memory_can_shift(self.memory):
+            raise RuntimeError("this model's KV cache cannot be shifted: no KV reuse")
+        self.vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._model_key = hashlib.sha256(str(llm.model_path).encode()).hexdigest()[:16]
+        self._prefix: tuple[int, ...] = ()  # what sequence 0 holds
+        self._answer: list[int] = []  # what sequence 1 holds, position by position
+
+    def close(self) -> None:
+        if self.ctx:
+            self.lib.llama_batch_free(self._batch)
+            self.lib.llama_free(self.ctx)
+            self.ctx = None
+
+    # --- decoding ---------------------------------------------------------------------
+
+    def decode(self, items: list[tuple[int, int]], seq: int) -> None:
+        """Compute ``items`` ((token, position) pairs, in position order) into ``seq``,
+        ``n_batch`` at a time; the logits of the last one are kept for :meth:`logits`."""
+        batch = self._batch
+        for start in range(0, len(items), self.n_batch):
+            part = items[start:start + self.n_batch]
+            for i, (token, pos) in enumerate(part):
+                batch.token[i] = token
+                batch.pos[i] = pos
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = seq
+                batch.logits[i] = 0
+            batch.logits[len(part) - 1] = start + len(part) == len(items)
+            batch.n_tokens = len(part)
+            if self.lib.llama_decode(self.ctx, batch) != 0:
+                raise RuntimeError("llama_decode failed (the KV cache is full?)")
+
+    def logits(self):
+        import numpy as np
+
+        pointer = self.lib.llama_get_logits_ith(self.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    # --- the prompt -------------------------------------------------------------------
+
+    def prefill(self, segments: list[Segment]) -> None:
+        """Put the prompt of ``segments`` in sequence 1, computing as little as it can.
+
+        llama.cpp takes a sequence's tokens only in position order, each batch starting
+        right after the sequence's last cell, so the prompt is laid down left to right:
+        what the previous prompt shares with this one stays; then each fresh run is
+        decoded, and each reusable body is placed after it (less its first ``recompute``
+        tokens, decoded with the run before it, when sources come before it).
+        """
+        tokens = [t for s in segments for t in s.tokens]
+        self.stats = ReuseStats()
+        first = next((i for i, s in enumerate(segments) if s.reusable), None)
+        keep = min(_common_prefix(self._answer, tokens), len(tokens) - 1)
+        if first is not None:
+            prefix = tuple(t for s in segments[:first] for t in s.tokens)
+            self._ensure_prefix(prefix)  # what bodies are encoded after, and keyed by
+            if keep < len(prefix):  # start from the course's prefix, kept in sequence 0
+                self.lib.llama_memory_seq_rm(self.memory, ANSWER, -1, -1)
+                self.lib.llama_memory_seq_cp(self.memory, PREFIX, ANSWER, -1, -1)
+                keep = len(prefix)
+        self.lib.llama_memory_seq_rm(self.memory, ANSWER, keep, -1)
+        self.stats.tokens_reused = keep
+        pending: list[tuple[int, int]] = []
+        pos, seen_body = 0, False
+        for segment in segments:
+            start, end = pos, pos + len(segment.tokens)
+            pos = end
+            if end <= keep:  # already in sequence 1
+                seen_body = seen_body or segment.reusable
+                continue
+            if segment.reusable and start >= keep and first is not None:
+                fresh = min(self.recompute, len(segment.tokens)) if seen_body else 0
+                pending += [(t, start + i) for i, t in enumerate(segment.tokens[:fresh])]
+                self._flush(pending)
+                self._place(segment.tokens, start, skip=fresh)
+                self.stats.tokens_reused += len(segment.tokens) - fresh
+            else:
+                offset = max(start, keep)
+                pending += [(t, p) for p, t in enumerate(segment.tokens[offset - start:],
+                                                             start=offset)]
+            seen_body = seen_body or segment.reusable
+        self._flush(pending)
+        self._answer = tokens
+
+    def _flush(self, pending: list[tuple[int, int]]) -> None:
+        if pending:
+            self.decode(pending, ANSWER)
+            self.stats.tokens_decoded += len(pending)
+            pending.clear()
+
+    def _ensure_prefix(self, prefix: tuple[int, ...]) -> None:
+        if prefix == self._prefix:
+            return
+        self.lib.llama_memory_seq_rm(self.memory, PREFIX, -1, -1)
+        self.decode([(t, p) for p, t in enumerate(prefix)], PREFIX)
+        self._prefix = prefix
+
+    def _place(self, body: tuple[int, ...], pos: int, skip: int) -> None:
+        """The body's cells from its token ``skip`` on, in sequence 1 from ``pos + skip``:
+        from the store, or encoded now after the prefix alone (and stored)."""
+        canonical = len(self._prefix)
+        key = hashlib.sha256(repr((self._model_key, self._prefix, body)).encode()).hexdigest()
+        lib, memory = self.lib, self.memory
+        lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+        block = self.store.get(key)
+        if block is not None and lib.llama_state_seq_set_data(
+                self.ctx, block[0], block[1], SCRATCH) > 0:
+            self.stats.blocks_reused += 1
+        else:
+            lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+            lib.llama_memory_seq_cp(memory, PREFIX, SCRATCH, -1, -1)
+            self.decode([(t, canonical + i) for i, t in enumerate(body)], SCRATCH)
+            lib.llama_memory_seq_rm(memory, SCRATCH, 0, canonical)  # the body alone
+            size = lib.llama_state_seq_get_size(self.ctx, SCRATCH)
+            data = (ctypes.c_uint8 * size)()
+            written = lib.llama_state_seq_get_data(self.ctx, data, size, SCRATCH)
+            self.store.put(key, data, written)
+            self.stats.blocks_encoded += 1
+        if skip:
+            lib.llama_memory_seq_rm(memory, SCRATCH, canonical, canonical + skip)
+        lib.llama_memory_seq_add(memory, SCRATCH, -1, -1, pos - canonical)
+        lib.llama_memory_seq_cp(memory, SCRATCH, ANSWER, -1, -1)
+        lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+
+    # --- the answer -------------------------------------------------------------------
+
+    def generate(self, segments: list[Segment], max_tokens: int, stop_tokens: set[int],
+                 cancel: threading.Event | None = None) -> Iterator[int]:
+        """Greedy tokens after the prompt, until an end token, ``max_tokens`` or a cancel."""
+        self.prefill(segments)
+        pos = len(self._answer)
+        for _ in range(max_tokens):
+            if cancel is not None and cancel.is_set():
+                return
+            token = int(self.logits().argmax())
+            if token in stop_tokens or self.lib.llama_vocab_is_eog(self.vocab, token):
+                return
+            yield token
+            self.decode([(token, pos)], ANSWER)
+            self._answer.append(token)
+            pos += 1
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
