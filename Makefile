@@ -64,6 +64,7 @@ bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.kv_reuse
 	$(BIN)/python -m bench.demo_timings
 	$(BIN)/python -m bench.injections
 	$(BIN)/python -m bench.load

@@ -1,0 +1,114 @@
+"""`make bench` (part 3): reusing each source's KV cache, against a whole prefill and the
+bare library call, on the same prompts, the same model file and threads, in one process.
+
+Ten answerable questions of the bundled set, each prompt built as the answer service
+builds it (its retrieved sources, fitted), then the first token of each:
+
+1. full prefill: studyhall's default path (llama.cpp keeps the shared system prompt);
+2. bare llama-cpp-python: ``Llama.create_chat_completion`` on the same messages;
+3. reuse, cold: ``generator.kv_reuse`` with an empty store (every source is encoded on its
+   own first, then stitched);
+4. reuse, warm: the same prompts again, the store holding their sources (the engine's
+   memory of the last prompt is cleared first, so each is stitched, not continued);
+
+for each recompute setting in KS; then the peak RSS of the process with the default KV
+budget. Writes bench/results/kv_reuse.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from contextlib import closing
+
+from bench import results_file
+from bench.answers import bundled_course_service
+from eval.datasets import default_dataset, load_questions
+from eval.metrics import percentile
+from generator.backends.llama_cpp import LlamaCppGenerator
+from generator.base import GenerationParams
+
+QUESTIONS = 10
+KS = (0, 16, 32)
+FIRST = GenerationParams(max_tokens=1)
+
+
+def first_token_ms(stream) -> float:
+    started = time.perf_counter()
+    with closing(stream) as pieces:
+        for _ in pieces:
+            break
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    settings, search, service = bundled_course_service("studyhall-bench-kv-")
+    service.warm_up()
+    index = search.index("genai-basics")
+    questions = [q.question for q in load_questions(default_dataset("genai-basics"))
+                 if q.answerable][:QUESTIONS]
+    prompts = []
+    for question in questions:
+        hits = search.search(question, "genai-basics", k=settings.answer.sources)
+        blocks = list(service.fit(index, question, hits).blocks)
+        prompts.append(service.strategy.messages(index.manifest.title, question, blocks))
+
+    generator = service.generator
+    full = [first_token_ms(generator.stream(m, FIRST)) for m in prompts]
+    llm = generator.llama
+    bare = [first_token_ms(llm.create_chat_completion(
+        messages=[m.as_dict() for m in messages], stream=True, temperature=0.0, max_tokens=1))
+        for messages in prompts]
+    prompt_tokens = [len(generator.prompt_tokens(m)) for m in prompts]
+
+    results: dict = {"questions": len(prompts), "prompt_tokens_p50": percentile(prompt_tokens, .5),
+                     "full_prefill_ms_p50": percentile(full, .5),
+                     "bare_ms_p50": percentile(bare, .5), "ks": {}}
+    reusing = LlamaCppGenerator(generator.model_path, name=generator.name,
+                                n_ctx=settings.generator.context_window,
+                                n_threads=generator.n_threads, nice=settings.generator.nice,
+                                kv_reuse=True)
+    reusing.load()
+    engine = reusing.engine
+    for k in KS:
+        engine.recompute = k
+        engine.store = type(engine.store)(engine.store.budget)  # empty: a cold start
+        cold, warm, decoded = [], [], []
+        for messages in prompts:
+            engine._answer = []
+            cold.append(first_token_ms(reusing.stream(messages, FIRST)))
+        for messages in prompts:
+            engine._answer = []
+            warm.append(first_token_ms(reusing.stream(messages, FIRST)))
+            decoded.append(engine.stats.tokens_decoded)
+        results["ks"][k] = {"cold_ms_p50": percentile(cold, .5),
+                            "warm_ms_p50": percentile(warm, .5),
+                            "warm_ms_p95": percentile(warm, .95),
+                            "decoded_p50": percentile(decoded, .5),
+                            "store_mb": engine.store.used / 2**20,
+                            "blocks": len(engine.store)}
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["budget_mb"] = reusing.kv_budget_mb
+    results_file("kv_reuse.json").write_text(json.dumps(results, indent=2))
+
+    r = results
+    full_s = r["full_prefill_ms_p50"] / 1000
+    print(f"| first token, p50 ({r['questions']} prompts, {r['prompt_tokens_p50']} tokens) | "
+          "reuse | full prefill, same run | ratio |")
+    print("|---|---|---|---|")
+    print(f"| bare llama-cpp-python | {r['bare_ms_p50'] / 1000:.2f} s | {full_s:.2f} s | "
+          f"{r['bare_ms_p50'] / r['full_prefill_ms_p50']:.2f}× |")
+    for k, figures in r["ks"].items():
+        print(f"| sources cached (warm), k = {k} | {figures['warm_ms_p50'] / 1000:.2f} s "
+              f"({figures['decoded_p50']} tokens computed) | {full_s:.2f} s | "
+              f"{figures['warm_ms_p50'] / r['full_prefill_ms_p50']:.2f}× (goal ≤ 2.0 s) |")
+        print(f"| nothing cached (cold), k = {k} | {figures['cold_ms_p50'] / 1000:.2f} s | "
+              f"{full_s:.2f} s | {figures['cold_ms_p50'] / r['full_prefill_ms_p50']:.2f}× "
+              "(goal ≤ 1.1×) |")
+    print(f"| peak RSS, both models loaded | {r['peak_rss_mb']:.0f} MB | budget "
+          f"{r['budget_mb']} MB, {r['ks'][KS[-1]]['blocks']} sources held | |")
+
+
+if __name__ == "__main__":
+    main()
