@@ -293,12 +293,16 @@ class AnswerService:
         yield ("sources", tuple(Citation(n, hit) for n, hit in enumerate(prompt.hits, start=1)))
         clock.since_start("sources_ms")
         raw, covered = "", True
+        # a backend reusing sources' KV may keep it beside this version of the course
+        params = (replace(self.params, kv_folder=index.directory / "kv")
+                  if self.settings.generator.kv_reuse else self.params)
         with turn.ticket:  # held across both: the check's sources stay in the KV cache
             if found.decision is Decision.CHECK:
-                covered = self.covered(title, question, list(prompt.blocks), cancel)
+                covered = self.covered(title, question, list(prompt.blocks), cancel, params)
             if covered:
                 messages = self.strategy.messages(title, question, list(prompt.blocks))
-                raw = yield from self.generate(messages, len(prompt.blocks), cancel, clock)
+                raw = yield from self.generate(messages, len(prompt.blocks), cancel, clock,
+                                               params)
         reply = ground(raw, prompt) if covered else None
         if reply is not None:
             return reply
@@ -325,13 +329,13 @@ class AnswerService:
     # --- the model calls ----------------------------------------------------------
 
     def generate(self, messages, n_sources: int, cancel: threading.Event | None,
-                 clock: _Clock):
+                 clock: _Clock, params: GenerationParams | None = None):
         """Stream the answer with markers that point nowhere filtered out; return all the
         model wrote (``yield from`` passes the visible pieces on), or, when it starts
         repeating a sentence word for word, what came before and stop generating."""
         citations = CitationStream(n_sources)
         pieces: list[str] = []
-        with closing(self.generator.stream(messages, self.params, cancel)) as tokens:
+        with closing(self.generator.stream(messages, params or self.params, cancel)) as tokens:
             for token in tokens:
                 pieces.append(token)
                 if re.search(r"[.!?]", token):  # a sentence may have ended: a loop?
@@ -350,10 +354,10 @@ class AnswerService:
         return "".join(pieces)
 
     def covered(self, course_title: str, question: str, blocks: list[str],
-                cancel: threading.Event | None) -> bool:
+                cancel: threading.Event | None, params: GenerationParams | None = None) -> bool:
         """Ask the model whether the sources answer the question (one word)."""
         messages = self.strategy.messages(course_title, question, blocks, JUDGE)
-        params = GenerationParams(max_tokens=2)
+        params = replace(params or self.params, max_tokens=2)
         with closing(self.generator.stream(messages, params, cancel)) as verdict:
             word = "".join(verdict).strip().lower()
         log.debug("coverage verdict %r for %r", word, question)

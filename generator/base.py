@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
@@ -28,6 +29,9 @@ class GenerationParams:
     max_tokens: int = 320
     temperature: float = 0.0  # greedy: the same question gets the same answer
     stop: tuple[str, ...] = field(default_factory=tuple)
+    # where a backend may keep what it computes for the prompt's reusable parts on disk
+    # (the course version's kv/ folder); a backend that keeps nothing ignores it
+    kv_folder: Path | None = None
 
 
 class Generator(Protocol):

@@ -16,6 +16,11 @@ The answer's own sequence also keeps what it last read: a prompt sharing its sta
 the previous one (the answer after the coverage check, which differ only after the
 question) decodes only what follows the shared part, as llama.cpp's ``Llama`` does.
 
+A body can also be kept on disk, in a folder the caller names per prompt (the answer
+service names the published version's ``kv/``: a new version starts empty, an old one's
+go with it), so ``studyhall warm`` can encode a course's most used sources before the
+first student asks and a restarted server reads them back instead of recomputing.
+
 Sequences of the one context (``kv_unified``: a copy between sequences is metadata):
 0 holds the prefix (system prompt up to the first source), 1 the prompt being answered,
 2 is scratch for encoding or restoring one body.
@@ -25,11 +30,14 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,8 @@ class Segment:
 class ReuseStats:
     blocks_reused: int = 0  # bodies stitched in from the store
     blocks_encoded: int = 0  # bodies encoded (and stored) because the store lacked them
+    blocks_read: int = 0  # of those reused, read from the folder on disk
+    bytes_encoded: int = 0
     tokens_decoded: int = 0  # prompt tokens the model computed for the last prompt
     tokens_reused: int = 0  # prompt tokens it did not
 
@@ -84,6 +94,30 @@ class BlockStore:
         return len(self._blocks)
 
 
+def read_block(folder: Path, key: str) -> tuple[ctypes.Array, int] | None:
+    try:
+        raw = (folder / f"{key}.kv").read_bytes()
+    except OSError:
+        return None
+    return (ctypes.c_uint8 * len(raw)).from_buffer_copy(raw), len(raw)
+
+
+def write_block(folder: Path, key: str, data: ctypes.Array, length: int) -> None:
+    """Kept whole or not at all (a reader never sees half a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    tmp.write_bytes(bytes(memoryview(data)[:length]))
+    tmp.replace(folder / f"{key}.kv")
+
+
+def model_identity(model_path: Path) -> str:
+    """The model file's SHA-256 as its verification recorded it, else its name and size."""
+    try:
+        return json.loads(Path(f"{model_path}.verified.json").read_text())["sha256"]
+    except (OSError, ValueError, KeyError):
+        return f"{Path(model_path).name}:{Path(model_path).stat().st_size}"
+
+
 class ReuseEngine:
     """A llama.cpp context of its own over a loaded model, with the decode loop above.
 
@@ -118,7 +152,7 @@ class ReuseEngine:
         self.vocab = llama_cpp.llama_model_get_vocab(llm.model)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
-        self._model_key = hashlib.sha256(str(llm.model_path).encode()).hexdigest()[:16]
+        self._model_key = model_identity(Path(llm.model_path))
         self._prefix: tuple[int, ...] = ()  # what sequence 0 holds
         self._answer: list[int] = []  # what sequence 1 holds, position by position
 
@@ -155,14 +189,15 @@ class ReuseEngine:
 
     # --- the prompt -------------------------------------------------------------------
 
-    def prefill(self, segments: list[Segment]) -> None:
+    def prefill(self, segments: list[Segment], folder: Path | None = None) -> None:
         """Put the prompt of ``segments`` in sequence 1, computing as little as it can.
 
         llama.cpp takes a sequence's tokens only in position order, each batch starting
         right after the sequence's last cell, so the prompt is laid down left to right:
         what the previous prompt shares with this one stays; then each fresh run is
         decoded, and each reusable body is placed after it (less its first ``recompute``
-        tokens, decoded with the run before it, when sources come before it).
+        tokens, decoded with the run before it, when sources come before it). ``folder``:
+        where bodies are also kept on disk (read when memory lacks one).
         """
         tokens = [t for s in segments for t in s.tokens]
         self.stats = ReuseStats()
@@ -189,7 +224,7 @@ class ReuseEngine:
                 fresh = min(self.recompute, len(segment.tokens)) if seen_body else 0
                 pending += [(t, start + i) for i, t in enumerate(segment.tokens[:fresh])]
                 self._flush(pending)
-                self._place(segment.tokens, start, skip=fresh)
+                self._place(segment.tokens, start, skip=fresh, folder=folder)
                 self.stats.tokens_reused += len(segment.tokens) - fresh
             else:
                 offset = max(start, keep)
@@ -212,7 +247,8 @@ class ReuseEngine:
         self.decode([(t, p) for p, t in enumerate(prefix)], PREFIX)
         self._prefix = prefix
 
-    def _place(self, body: tuple[int, ...], pos: int, skip: int) -> None:
+    def _place(self, body: tuple[int, ...], pos: int, skip: int,
+               folder: Path | None = None) -> None:
         """The body's cells from its token ``skip`` on, in sequence 1 from ``pos + skip``:
         from the store, or encoded now after the prefix alone (and stored)."""
         canonical = len(self._prefix)
@@ -220,6 +256,9 @@ class ReuseEngine:
         lib, memory = self.lib, self.memory
         lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
         block = self.store.get(key)
+        if block is None and folder is not None and (block := read_block(folder, key)):
+            self.store.put(key, *block)
+            self.stats.blocks_read += 1
         if block is not None and lib.llama_state_seq_set_data(
                 self.ctx, block[0], block[1], SCRATCH) > 0:
             self.stats.blocks_reused += 1
@@ -232,7 +271,10 @@ class ReuseEngine:
             data = (ctypes.c_uint8 * size)()
             written = lib.llama_state_seq_get_data(self.ctx, data, size, SCRATCH)
             self.store.put(key, data, written)
+            if folder is not None:
+                write_block(folder, key, data, written)
             self.stats.blocks_encoded += 1
+            self.stats.bytes_encoded += written
         if skip:
             lib.llama_memory_seq_rm(memory, SCRATCH, canonical, canonical + skip)
         lib.llama_memory_seq_add(memory, SCRATCH, -1, -1, pos - canonical)
@@ -242,9 +284,10 @@ class ReuseEngine:
     # --- the answer -------------------------------------------------------------------
 
     def generate(self, segments: list[Segment], max_tokens: int, stop_tokens: set[int],
-                 cancel: threading.Event | None = None) -> Iterator[int]:
+                 cancel: threading.Event | None = None,
+                 folder: Path | None = None) -> Iterator[int]:
         """Greedy tokens after the prompt, until an end token, ``max_tokens`` or a cancel."""
-        self.prefill(segments)
+        self.prefill(segments, folder)
         pos = len(self._answer)
         for _ in range(max_tokens):
             if cancel is not None and cancel.is_set():

@@ -142,7 +142,7 @@ class LlamaCppGenerator:
         end = set(self._llm.tokenize(b"<|im_end|>", add_bos=False, special=True))
         pending, written = b"", ""
         for token in self.engine.generate(self.prompt_segments(messages), params.max_tokens,
-                                          end, cancel):
+                                          end, cancel, params.kv_folder):
             pending += self._llm.detokenize([token])
             try:
                 piece = pending.decode("utf-8")
@@ -155,6 +155,17 @@ class LlamaCppGenerator:
                 yield piece[:max(0, len(piece) - (len(written) - cut))]
                 return
             yield piece
+
+    def warm(self, messages: list[ChatMessage], folder: Path | None = None):
+        """Read the prompt into the KV-reusing engine without answering (its sources' KV
+        kept, in memory and in ``folder``); the engine's statistics for it."""
+        self.load()
+        if self.engine is None:
+            raise ValueError("warming needs generator.kv_reuse on and a ChatML model")
+        with self._lock:
+            self.engine._answer = []  # stitch it: a prompt continued stores no sources
+            self.engine.prefill(self.prompt_segments(messages), folder)
+            return self.engine.stats
 
     def stream(self, messages: list[ChatMessage], params: GenerationParams,
                cancel: threading.Event | None = None) -> Iterator[str]:

@@ -3,12 +3,16 @@ the real default model answering through stitched caches as it answers through a
 prefill."""
 
 import ctypes
+import json
+import os
+import subprocess
+import sys
 import threading
 from contextlib import closing
 
 import pytest
 
-from generator.backends.kv_reuse import BlockStore
+from generator.backends.kv_reuse import BlockStore, read_block, write_block
 from generator.backends.llama_cpp import LlamaCppGenerator
 from generator.base import GenerationParams
 
@@ -113,3 +117,36 @@ def test_a_cancel_stops_the_reusing_generator(prompts, reusing):
             if len(pieces) == 3:
                 cancel.set()
     assert 3 <= len(pieces) <= 5
+
+
+def test_a_block_on_disk_is_read_back_whole_and_never_half_written(tmp_path):
+    data = (ctypes.c_uint8 * 5)(*b"hello")
+    write_block(tmp_path / "kv", "k1", data, 4)
+    block, length = read_block(tmp_path / "kv", "k1")
+    assert bytes(block) == b"hell" and length == 4
+    assert read_block(tmp_path / "kv", "missing") is None
+    assert [p.name for p in (tmp_path / "kv").iterdir()] == ["k1.kv"]  # no temporary left
+
+
+@pytest.mark.slow
+def test_warm_keeps_a_course_s_sources_on_disk_and_a_new_engine_reads_them(
+        bundled_answers, bundled_settings, tmp_path, prompts):
+    dataset = tmp_path / "three.jsonl"
+    dataset.write_text("".join(json.dumps({
+        "id": f"w{n}", "course": "genai-basics", "question": q, "answerable": False,
+        "key_facts": []}) + "\n" for n, q in enumerate(QUESTIONS)))  # no gold needed
+    env = os.environ | {"STUDYHALL_DATA_DIR": str(bundled_settings.data_dir),
+                        "STUDYHALL_MODELS_DIR": str(bundled_settings.model_store)}
+    run = subprocess.run([sys.executable, "-m", "studyhall.cli", "warm", "--course",
+                          "genai-basics", "--dataset", str(dataset)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    folder = bundled_answers.search.index("genai-basics").directory / "kv"
+    kept = list(folder.glob("*.kv"))
+    assert kept and f"{len(kept)} in {folder}" in run.stdout
+    assert "encoded now" in run.stdout and "MB" in run.stdout
+
+    fresh = LlamaCppGenerator(bundled_answers.generator.model_path, name="default",
+                              kv_reuse=True)
+    stats = fresh.warm(prompts[0], folder)  # a new process would start just like this
+    assert stats.blocks_read >= 1 and stats.blocks_encoded == 0
