@@ -449,11 +449,12 @@ class AnswerTurn:
 
 
 def _suggestions(hits: list[Hit], limit: int = 3) -> tuple[Suggestion, ...]:
-    """The closest lessons: the first hit of each source file, best first."""
+    """The closest lessons: the first hit of each source file, best first (one per title:
+    two files of one title read as the same lesson twice)."""
     seen, out = set(), []
     for hit in hits:
-        if hit.chunk.source not in seen:
-            seen.add(hit.chunk.source)
+        if hit.chunk.source not in seen and hit.chunk.title not in seen:
+            seen.update((hit.chunk.source, hit.chunk.title))
             out.append(Suggestion(title=hit.chunk.title, source=hit.chunk.source,
                                   location=hit.chunk.location))
         if len(out) == limit:

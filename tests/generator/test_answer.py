@@ -281,3 +281,18 @@ def test_a_course_with_its_own_gate_is_answered_by_its_thresholds(settings, sear
     assert len(generator.calls) == 1  # refused by the gate, the model not asked
     clear_fit(search.catalog.course_dir("tiny"))
     assert not service.ask(question, "tiny").refused  # the same service sees it gone
+
+
+def test_the_closest_lessons_name_each_lesson_once():
+    from generator.answer import _suggestions
+    from ingest.documents import Anchor, Chunk
+    from retriever.base import Hit
+
+    def hit(source: str, title: str, rank: int) -> Hit:
+        chunk = Chunk(f"{source}#{rank}", "c", source, title, (title,),
+                      Anchor("section", "s", "s"), "text", "text")
+        return Hit(chunk, 1.0 / rank, rank)
+
+    hits = [hit("a/index.md", "assignment3", 1), hit("b/index.md", "assignment3", 2),
+            hit("a/index.md", "assignment3", 3), hit("c.md", "Convolutional networks", 4)]
+    assert [s.source for s in _suggestions(hits)] == ["a/index.md", "c.md"]
