@@ -128,7 +128,9 @@ class AnswerService:
         self.gates = CourseGates()
         self.generator = generator
         self.store = store
-        self.queue = queue or ModelQueue(settings.answer.max_waiting)
+        # as many answers at once as the backend writes together (one, unless it batches)
+        self.queue = queue or ModelQueue(settings.answer.max_waiting,
+                                         slots=getattr(generator, "parallel", 1))
         self.params = GenerationParams(max_tokens=settings.generator.max_tokens)
         self.strategy = STRATEGIES[settings.answer.prompt]
 

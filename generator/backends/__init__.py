@@ -26,7 +26,7 @@ def build_generator(settings: GeneratorSettings, models_dir: Path) -> Generator:
         return LlamaCppGenerator(
             path, name=settings.model, n_ctx=settings.context_window, n_threads=settings.threads,
             nice=settings.nice, kv_reuse=settings.kv_reuse, kv_budget_mb=settings.kv_budget_mb,
-            kv_recompute=settings.kv_recompute)
+            kv_recompute=settings.kv_recompute, parallel=settings.parallel)
     if settings.backend == "transformers":
         from generator.backends.transformers import TransformersGenerator
 

@@ -21,9 +21,14 @@ service names the published version's ``kv/``: a new version starts empty, an ol
 go with it), so ``studyhall warm`` can encode a course's most used sources before the
 first student asks and a restarted server reads them back instead of recomputing.
 
+Several answers are decoded together (:class:`Scheduler`): each has a sequence of its
+own, and every step computes one token for each of them in one batch (decoding on a CPU
+is bound by reading the weights, which a batch reads once). A new prompt is read between
+steps, while the others wait for it.
+
 Sequences of the one context (``kv_unified``: a copy between sequences is metadata):
-0 holds the prefix (system prompt up to the first source), 1 the prompt being answered,
-2 is scratch for encoding or restoring one body.
+0 holds the prefix (system prompt up to the first source), 1 is scratch for encoding or
+restoring one body, 2 and up are the answers being written.
 """
 
 from __future__ import annotations
@@ -33,15 +38,16 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PREFIX, ANSWER, SCRATCH = 0, 1, 2  # sequence ids
+PREFIX, SCRATCH, FIRST_ANSWER = 0, 1, 2  # sequence ids
 
 
 @dataclass(frozen=True)
@@ -122,11 +128,11 @@ class ReuseEngine:
     """A llama.cpp context of its own over a loaded model, with the decode loop above.
 
     ``llm`` is a ``llama_cpp.Llama`` (its model and tokenizer are used; its own context is
-    not). Not thread-safe: the generator holds a lock around :meth:`generate`.
+    not). Not thread-safe: one thread (the :class:`Scheduler`'s) makes every call.
     """
 
     def __init__(self, llm, *, n_ctx: int, n_threads: int, n_batch: int = 512,
-                 budget: int = 768 * 2**20, recompute: int = 16) -> None:
+                 budget: int = 768 * 2**20, recompute: int = 16, parallel: int = 1) -> None:
         import llama_cpp
 
         self.lib = llama_cpp
@@ -139,7 +145,7 @@ class ReuseEngine:
         params.n_ctx = n_ctx
         params.n_batch = n_batch
         params.n_ubatch = n_batch
-        params.n_seq_max = 3
+        params.n_seq_max = FIRST_ANSWER + parallel
         params.kv_unified = True
         params.n_threads = n_threads
         params.n_threads_batch = n_threads
@@ -153,8 +159,21 @@ class ReuseEngine:
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._model_key = model_identity(Path(llm.model_path))
+        self.answers = list(range(FIRST_ANSWER, FIRST_ANSWER + parallel))
+        self.widest = 0  # the most sequences one step has decoded together
         self._prefix: tuple[int, ...] = ()  # what sequence 0 holds
-        self._answer: list[int] = []  # what sequence 1 holds, position by position
+        self._held: dict[int, list[int]] = {s: [] for s in self.answers}  # token by position
+
+    def forget(self, seqs: list[int] | None = None) -> None:
+        """Forget what answer sequences hold (all of them by default): the next prompt is
+        stitched afresh. From the scheduler's thread, or while nothing is being answered."""
+        for seq in self.answers if seqs is None else seqs:
+            self.lib.llama_memory_seq_rm(self.memory, seq, -1, -1)
+            self._held[seq] = []
+
+    def closest(self, free: set[int], tokens: list[int]) -> int:
+        """The free answer sequence holding the longest start of ``tokens``."""
+        return max(sorted(free), key=lambda s: _common_prefix(self._held[s], tokens))
 
     def close(self) -> None:
         if self.ctx:
@@ -181,16 +200,35 @@ class ReuseEngine:
             if self.lib.llama_decode(self.ctx, batch) != 0:
                 raise RuntimeError("llama_decode failed (the KV cache is full?)")
 
-    def logits(self):
+    def step(self, items: list[tuple[int, int, int]]) -> list[int]:
+        """One token for each of several sequences ((token, position, seq) each), in one
+        batch; the greedy next token of each."""
+        batch = self._batch
+        for i, (token, pos, seq) in enumerate(items):
+            batch.token[i] = token
+            batch.pos[i] = pos
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq
+            batch.logits[i] = 1
+        batch.n_tokens = len(items)
+        if self.lib.llama_decode(self.ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed (the KV cache is full?)")
+        self.widest = max(self.widest, len(items))
+        return [self.next_token(i) for i in range(len(items))]
+
+    def next_token(self, i: int = -1) -> int:
+        """The greedy choice after output ``i`` of the last batch (temperature 0)."""
         import numpy as np
 
-        pointer = self.lib.llama_get_logits_ith(self.ctx, -1)
-        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+        pointer = self.lib.llama_get_logits_ith(self.ctx, i)
+        return int(np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).argmax())
 
     # --- the prompt -------------------------------------------------------------------
 
-    def prefill(self, segments: list[Segment], folder: Path | None = None) -> None:
-        """Put the prompt of ``segments`` in sequence 1, computing as little as it can.
+    def prefill(self, segments: list[Segment], folder: Path | None = None,
+                seq: int = FIRST_ANSWER) -> None:
+        """Put the prompt of ``segments`` in answer sequence ``seq``, computing as little as
+        it can.
 
         llama.cpp takes a sequence's tokens only in position order, each batch starting
         right after the sequence's last cell, so the prompt is laid down left to right:
@@ -202,15 +240,15 @@ class ReuseEngine:
         tokens = [t for s in segments for t in s.tokens]
         self.stats = ReuseStats()
         first = next((i for i, s in enumerate(segments) if s.reusable), None)
-        keep = min(_common_prefix(self._answer, tokens), len(tokens) - 1)
+        keep = min(_common_prefix(self._held[seq], tokens), len(tokens) - 1)
         if first is not None:
             prefix = tuple(t for s in segments[:first] for t in s.tokens)
             self._ensure_prefix(prefix)  # what bodies are encoded after, and keyed by
             if keep < len(prefix):  # start from the course's prefix, kept in sequence 0
-                self.lib.llama_memory_seq_rm(self.memory, ANSWER, -1, -1)
-                self.lib.llama_memory_seq_cp(self.memory, PREFIX, ANSWER, -1, -1)
+                self.lib.llama_memory_seq_rm(self.memory, seq, -1, -1)
+                self.lib.llama_memory_seq_cp(self.memory, PREFIX, seq, -1, -1)
                 keep = len(prefix)
-        self.lib.llama_memory_seq_rm(self.memory, ANSWER, keep, -1)
+        self.lib.llama_memory_seq_rm(self.memory, seq, keep, -1)
         self.stats.tokens_reused = keep
         pending: list[tuple[int, int]] = []
         pos, seen_body = 0, False
@@ -223,20 +261,20 @@ class ReuseEngine:
             if segment.reusable and start >= keep and first is not None:
                 fresh = min(self.recompute, len(segment.tokens)) if seen_body else 0
                 pending += [(t, start + i) for i, t in enumerate(segment.tokens[:fresh])]
-                self._flush(pending)
-                self._place(segment.tokens, start, skip=fresh, folder=folder)
+                self._flush(pending, seq)
+                self._place(segment.tokens, start, skip=fresh, folder=folder, seq=seq)
                 self.stats.tokens_reused += len(segment.tokens) - fresh
             else:
                 offset = max(start, keep)
                 pending += [(t, p) for p, t in enumerate(segment.tokens[offset - start:],
                                                              start=offset)]
             seen_body = seen_body or segment.reusable
-        self._flush(pending)
-        self._answer = tokens
+        self._flush(pending, seq)
+        self._held[seq] = tokens
 
-    def _flush(self, pending: list[tuple[int, int]]) -> None:
+    def _flush(self, pending: list[tuple[int, int]], seq: int) -> None:
         if pending:
-            self.decode(pending, ANSWER)
+            self.decode(pending, seq)
             self.stats.tokens_decoded += len(pending)
             pending.clear()
 
@@ -248,8 +286,8 @@ class ReuseEngine:
         self._prefix = prefix
 
     def _place(self, body: tuple[int, ...], pos: int, skip: int,
-               folder: Path | None = None) -> None:
-        """The body's cells from its token ``skip`` on, in sequence 1 from ``pos + skip``:
+               folder: Path | None = None, seq: int = FIRST_ANSWER) -> None:
+        """The body's cells from its token ``skip`` on, in sequence ``seq`` from ``pos + skip``:
         from the store, or encoded now after the prefix alone (and stored)."""
         canonical = len(self._prefix)
         key = hashlib.sha256(repr((self._model_key, self._prefix, body)).encode()).hexdigest()
@@ -278,27 +316,123 @@ class ReuseEngine:
         if skip:
             lib.llama_memory_seq_rm(memory, SCRATCH, canonical, canonical + skip)
         lib.llama_memory_seq_add(memory, SCRATCH, -1, -1, pos - canonical)
-        lib.llama_memory_seq_cp(memory, SCRATCH, ANSWER, -1, -1)
+        lib.llama_memory_seq_cp(memory, SCRATCH, seq, -1, -1)
         lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
 
-    # --- the answer -------------------------------------------------------------------
 
-    def generate(self, segments: list[Segment], max_tokens: int, stop_tokens: set[int],
-                 cancel: threading.Event | None = None,
-                 folder: Path | None = None) -> Iterator[int]:
-        """Greedy tokens after the prompt, until an end token, ``max_tokens`` or a cancel."""
-        self.prefill(segments, folder)
-        pos = len(self._answer)
-        for _ in range(max_tokens):
-            if cancel is not None and cancel.is_set():
-                return
-            token = int(self.logits().argmax())
-            if token in stop_tokens or self.lib.llama_vocab_is_eog(self.vocab, token):
-                return
-            yield token
-            self.decode([(token, pos)], ANSWER)
-            self._answer.append(token)
-            pos += 1
+
+@dataclass
+class Job:
+    """One prompt to read and answer (``max_tokens`` 0: read it only, to keep its KV)."""
+
+    segments: list[Segment]
+    max_tokens: int
+    stop_tokens: frozenset[int]
+    folder: Path | None = None
+    cancel: threading.Event | None = None  # the caller's
+    closed: threading.Event = field(default_factory=threading.Event)  # the reader stopped
+    out: queue.Queue = field(default_factory=queue.Queue)  # tokens, then None or an error
+    stats: ReuseStats | None = None
+    stitch: bool = False  # lay the sources down from the store even if a sequence holds them
+    seq: int = -1
+    pos: int = 0
+    token: int = -1  # the next token to decode
+    written: int = 0
+
+    def gone(self) -> bool:
+        return self.closed.is_set() or (self.cancel is not None and self.cancel.is_set())
+
+
+class Scheduler:
+    """The one thread that drives the engine: it reads each new prompt into a free answer
+    sequence, then steps every sequence being answered, one token each per batch."""
+
+    def __init__(self, engine: ReuseEngine, nice: int = 0) -> None:
+        self.engine = engine
+        self.nice = nice
+        self.inbox: queue.Queue[Job] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def submit(self, job: Job) -> Job:
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kv-reuse", daemon=True)
+                self._thread.start()
+        self.inbox.put(job)
+        return job
+
+    def _run(self) -> None:
+        from generator.backends.worker import lower_priority
+
+        lower_priority(self.nice)
+        engine, active = self.engine, []
+        free = set(engine.answers)
+        while True:
+            while free:  # take new prompts while a sequence is free (wait if nothing runs)
+                try:
+                    job = self.inbox.get(block=not active)
+                except queue.Empty:
+                    break
+                if job.gone():
+                    job.out.put(None)
+                    continue
+                tokens = [t for s in job.segments for t in s.tokens]
+                job.seq = engine.closest(free, tokens)
+                free.discard(job.seq)
+                if job.stitch:
+                    engine.forget([job.seq])
+                try:
+                    engine.prefill(job.segments, job.folder, job.seq)
+                    job.stats, job.pos = engine.stats, len(tokens)
+                    self._deliver(job, engine.next_token(), active, free)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    job.out.put(exc)
+                    engine.forget([job.seq])
+                    free.add(job.seq)
+            if not active:
+                continue
+            stepping = list(active)
+            try:
+                chosen = engine.step([(j.token, j.pos, j.seq) for j in stepping])
+            except Exception as exc:  # noqa: BLE001
+                for job in stepping:
+                    job.out.put(exc)
+                    active.remove(job)
+                    engine.forget([job.seq])
+                    free.add(job.seq)
+                continue
+            for job, token in zip(stepping, chosen, strict=True):
+                engine._held[job.seq].append(job.token)
+                job.pos += 1
+                active.remove(job)
+                self._deliver(job, token, active, free)
+
+    def _deliver(self, job: Job, token: int, active: list, free: set) -> None:
+        """Hand ``token`` to the job and keep it stepping, or end it there."""
+        lib = self.engine.lib
+        if (job.gone() or job.written >= job.max_tokens or token in job.stop_tokens
+                or lib.llama_vocab_is_eog(self.engine.vocab, token)):
+            if job.gone():  # the caller went away: its cells go too
+                self.engine.forget([job.seq])
+            job.out.put(None)
+            free.add(job.seq)
+            return
+        job.out.put(token)
+        job.token, job.written = token, job.written + 1
+        active.append(job)
+
+    def tokens(self, job: Job) -> Iterator[int]:
+        """The job's tokens as the scheduler writes them; an error there is raised here, and
+        closing the iterator ends the job (its sequence is freed at the next step)."""
+        self.submit(job)
+        try:
+            while (item := job.out.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            job.closed.set()
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from generator.backends.kv_reuse import ReuseEngine, Segment
+from generator.backends.kv_reuse import Job, ReuseEngine, Scheduler, Segment
 from generator.backends.worker import PriorityWorker
 from generator.base import ChatMessage, GenerationParams
 from generator.guard import defuse_control_tokens
@@ -38,7 +38,7 @@ class LlamaCppGenerator:
     def __init__(self, model_path: Path, *, name: str, n_ctx: int = 4096,
                  n_threads: int | None = None, seed: int = 0, nice: int = 0,
                  kv_reuse: bool = False, kv_budget_mb: int = 768,
-                 kv_recompute: int = 16) -> None:
+                 kv_recompute: int = 16, parallel: int = 1) -> None:
         self.model_path = Path(model_path)
         self.name = name
         self.context_window = n_ctx
@@ -48,6 +48,10 @@ class LlamaCppGenerator:
         self._lock = threading.Lock()
         self.kv_reuse, self.kv_budget_mb, self.kv_recompute = kv_reuse, kv_budget_mb, kv_recompute
         self.engine: ReuseEngine | None = None
+        self.scheduler: Scheduler | None = None
+        self.nice = nice
+        # answers decoded together (with kv_reuse; the plain path answers one at a time)
+        self.parallel = parallel if kv_reuse else 1
         self._worker: PriorityWorker[dict] = PriorityWorker(nice, name="llama.cpp")
 
     def load(self) -> None:
@@ -72,8 +76,10 @@ class LlamaCppGenerator:
                 # its own context: the prompt being answered, the course's prefix and one
                 # body being encoded, each up to the window
                 self.engine = ReuseEngine(
-                    llm, n_ctx=2 * self.context_window, n_threads=self.n_threads,
-                    budget=self.kv_budget_mb * 2**20, recompute=self.kv_recompute)
+                    llm, n_ctx=(1 + self.parallel) * self.context_window,
+                    n_threads=self.n_threads, budget=self.kv_budget_mb * 2**20,
+                    recompute=self.kv_recompute, parallel=self.parallel)
+                self.scheduler = Scheduler(self.engine, nice=self.nice)
             self._llm = llm
 
     @property
@@ -139,10 +145,11 @@ class LlamaCppGenerator:
                       cancel: threading.Event | None) -> Iterator[str]:
         """The answer through the KV-reusing engine: greedy, as temperature 0 is, with the
         text of each token as soon as it is whole UTF-8, up to a stop string."""
-        end = set(self._llm.tokenize(b"<|im_end|>", add_bos=False, special=True))
+        end = frozenset(self._llm.tokenize(b"<|im_end|>", add_bos=False, special=True))
+        job = Job(self.prompt_segments(messages), params.max_tokens, end,
+                  folder=params.kv_folder, cancel=cancel)
         pending, written = b"", ""
-        for token in self.engine.generate(self.prompt_segments(messages), params.max_tokens,
-                                          end, cancel, params.kv_folder):
+        for token in self.scheduler.tokens(job):
             pending += self._llm.detokenize([token])
             try:
                 piece = pending.decode("utf-8")
@@ -162,21 +169,21 @@ class LlamaCppGenerator:
         self.load()
         if self.engine is None:
             raise ValueError("warming needs generator.kv_reuse on and a ChatML model")
-        with self._lock:
-            self.engine._answer = []  # stitch it: a prompt continued stores no sources
-            self.engine.prefill(self.prompt_segments(messages), folder)
-            return self.engine.stats
+        job = Job(self.prompt_segments(messages), 0, frozenset(), folder=folder, stitch=True)
+        for _ in self.scheduler.tokens(job):
+            pass
+        return job.stats
 
     def stream(self, messages: list[ChatMessage], params: GenerationParams,
                cancel: threading.Event | None = None) -> Iterator[str]:
         self.load()
+        if self.engine is not None:  # the scheduler's thread computes, for every caller
+            if cancel is None or not cancel.is_set():
+                yield from self._reuse_pieces(messages, params, cancel)
+            return
         with self._lock:
             if cancel is not None and cancel.is_set():
                 return  # gone before the prompt was read: do not read it
-            if self.engine is not None:
-                yield from self._worker.iterate(
-                    lambda: self._reuse_pieces(messages, params, cancel), cancel)
-                return
             if self.chatml:
                 # create_chat_completion's own sampling, on the tokens built above
                 chunks = self._llm.create_completion(

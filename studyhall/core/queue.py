@@ -1,6 +1,7 @@
-"""Admission to one worker (the model, the demo runner): one request works, a bounded
-number wait, the rest are turned away at once with an estimate of when to retry (HTTP 503
-+ Retry-After), instead of piling up without bound.
+"""Admission to one worker (the model, the demo runner): ``slots`` requests work at once
+(one, unless the model decodes several sequences together), a bounded number wait, the
+rest are turned away at once with an estimate of when to retry (HTTP 503 + Retry-After),
+instead of piling up without bound.
 
 Waiters are served in the order they were admitted, first come first served: a request
 that holds the model more than once (a follow-up's rewrite, then its answer) keeps its
@@ -22,10 +23,11 @@ _POLL_S = 0.2  # how often a waiter looks at its cancel switch
 
 
 class ModelQueue:
-    def __init__(self, max_waiting: int) -> None:
+    def __init__(self, max_waiting: int, slots: int = 1) -> None:
         self.max_waiting = max_waiting
+        self.slots = slots
         self._state = threading.Condition()
-        self._holder: Ticket | None = None
+        self._holders: set[Ticket] = set()
         self._waiting: list[tuple[int, Ticket]] = []  # a heap, by admission order
         self._order = itertools.count()
         self._inside = 0  # holding + waiting
@@ -38,7 +40,7 @@ class ModelQueue:
     def enter(self) -> Ticket:
         """Join the queue now, or raise :class:`Busy` if it is full."""
         with self._state:
-            if self._inside >= 1 + self.max_waiting:
+            if self._inside >= self.slots + self.max_waiting:
                 raise Busy(self.retry_after())
             self._inside += 1
             return Ticket(self, next(self._order))
@@ -46,13 +48,13 @@ class ModelQueue:
     def retry_after(self) -> int:
         """Seconds until a new arrival would reach the model: everyone inside, one after
         another, at the measured time each takes."""
-        return max(1, math.ceil(self._inside * self._mean_seconds))
+        return max(1, math.ceil(self._inside / self.slots * self._mean_seconds))
 
     def _acquire(self, ticket: Ticket) -> None:
         with self._state:
             heapq.heappush(self._waiting, (ticket.order, ticket))
             try:
-                while self._holder is not None or self._waiting[0][1] is not ticket:
+                while len(self._holders) >= self.slots or self._waiting[0][1] is not ticket:
                     if ticket.cancel is not None and ticket.cancel.is_set():
                         raise Cancelled("the request was cancelled while it waited")
                     self._state.wait(_POLL_S)
@@ -62,11 +64,12 @@ class ModelQueue:
                 self._state.notify_all()
                 raise
             heapq.heappop(self._waiting)
-            self._holder = ticket
+            self._holders.add(ticket)
+            self._state.notify_all()  # the next in line may take a free slot too
 
-    def _release(self) -> None:
+    def _release(self, ticket: Ticket) -> None:
         with self._state:
-            self._holder = None
+            self._holders.discard(ticket)
             self._state.notify_all()
 
     def _leave(self, seconds: float | None) -> None:
@@ -99,7 +102,7 @@ class Ticket:
 
     def __exit__(self, *exc) -> None:
         self._held_seconds = (self._held_seconds or 0.0) + time.monotonic() - self._held_since
-        self.queue._release()
+        self.queue._release(self)
 
     def leave(self) -> None:
         if not self._left:

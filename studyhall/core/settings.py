@@ -116,6 +116,10 @@ class GeneratorSettings(BaseModel):
         "tail are computed per question).")
     kv_budget_mb: int = Field(768, ge=16, le=65536,
                               description="Memory for the sources' KV caches (LRU).")
+    parallel: int = Field(
+        1, ge=1, le=16, description="llama_cpp backend with kv_reuse: answers written together, "
+        "one token of each per batch (a CPU reads the weights once for all of them); more "
+        "wait in the queue (answer.max_waiting).")
     kv_recompute: int = Field(
         16, ge=0, le=512, description="Tokens at the start of each reused source after the "
         "first computed afresh, so they read the sources before them.")

@@ -81,7 +81,7 @@ def test_stitched_sources_answer_as_a_whole_prefill_does_and_are_computed_once(
     engine = generator.engine
     first = [answer(generator, m) for m in prompts]  # each source encoded on first use
     encoded = engine.stats.blocks_encoded
-    engine._answer = []  # forget the last prompt: the next is stitched, not continued
+    engine.forget()  # the last prompt: the next is stitched, not continued
     again = answer(generator, prompts[0])
     assert engine.stats.blocks_reused >= 1 and engine.stats.blocks_encoded == 0
     prompt_tokens = len(generator.prompt_tokens(prompts[0]))
@@ -150,3 +150,22 @@ def test_warm_keeps_a_course_s_sources_on_disk_and_a_new_engine_reads_them(
                               kv_reuse=True)
     stats = fresh.warm(prompts[0], folder)  # a new process would start just like this
     assert stats.blocks_read >= 1 and stats.blocks_encoded == 0
+
+
+@pytest.mark.slow
+def test_two_answers_at_once_are_written_together_and_each_reads_its_own_sources(
+        bundled_answers, prompts):
+    generator = LlamaCppGenerator(bundled_answers.generator.model_path, name="default",
+                                  kv_reuse=True, parallel=2)
+    alone = [answer(generator, m, max_tokens=32) for m in prompts[:2]]
+    together: dict[int, str] = {}
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(
+        i, answer(generator, prompts[i], max_tokens=32))) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert generator.engine.widest == 2  # one batch carried both
+    for i in range(2):  # the same words as alone (the batch's arithmetic may differ late)
+        assert together[i].split()[:8] == alone[i].split()[:8], (together[i], alone[i])
+    assert together[0] != together[1]

@@ -108,3 +108,28 @@ def test_retry_after_grows_with_the_queue():
     for _ in range(4):
         queue.enter()
     assert queue.retry_after() > alone
+
+
+def test_with_slots_that_many_hold_the_model_together_in_order_and_the_rest_wait():
+    queue = ModelQueue(max_waiting=1, slots=2)
+    tickets = [queue.enter() for _ in range(3)]
+    with pytest.raises(Busy):
+        queue.enter()  # two working and one waiting: full
+    entered = []
+
+    def hold(ticket, done):
+        with ticket:
+            entered.append(ticket.order)
+            done.wait(5)
+
+    done = threading.Event()
+    threads = [threading.Thread(target=hold, args=(t, done)) for t in tickets]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert sorted(entered) == [tickets[0].order, tickets[1].order]  # the third waits
+    done.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert entered[-1] == tickets[2].order
