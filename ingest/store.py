@@ -194,6 +194,8 @@ class CourseIndex:
         read once per acronym)."""
         if self.bm25.knows(name):
             return True
+        if name.endswith("s") and name[:-1].isupper():  # MLPs, GANs: the acronym's plural
+            name = name[:-1]
         if not (name.isalpha() and name.isupper()):
             return False
         if name not in self._spelled:

@@ -42,6 +42,7 @@ def test_the_course_mentions_the_words_of_its_text_and_the_acronyms_it_spells_ou
     assert index.mentions("GAN") and index.mentions("VA")
     assert not index.mentions("MobileNet") and not index.mentions("Grad-CAM")
     assert not index.mentions("RLHF")  # no "reinforcement learning from human feedback"
+    assert index.mentions("VAEs") and not index.mentions("RLHFs")  # an acronym's plural
 
 
 def test_an_acronym_is_spelled_out_over_small_words_and_hyphens():
