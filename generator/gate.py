@@ -66,6 +66,7 @@ def decide(confidence: float, rescued: bool, settings: AnswerSettings) -> Decisi
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")  # Grad-CAM, ResNet-50 are one
 _NAMED = re.compile(r"[a-z][A-Z]|[A-Z]{3}")  # a capital inside a word, or three in a row
+MAX_NAME = 40  # longer runs are not names (and are not repeated back in the refusal)
 
 
 def names(question: str) -> list[str]:
@@ -76,7 +77,7 @@ def names(question: str) -> list[str]:
     words = _WORD.findall(question)
     if sum(w.isupper() for w in words) > len(words) / 2:  # shouted
         return []
-    return list(dict.fromkeys(w for w in words if _NAMED.search(w)))
+    return list(dict.fromkeys(w for w in words if len(w) <= MAX_NAME and _NAMED.search(w)))
 
 
 def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:

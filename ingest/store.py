@@ -190,7 +190,7 @@ class CourseIndex:
 
     def mentions(self, name: str) -> bool:
         """Whether the course's text uses ``name``: a word its lexical index knows, or an
-        acronym the text spells out (MSE where it says "mean squared error"; the text is
+        acronym the text or a heading spells out (MSE where it says "mean squared error";
         read once per acronym)."""
         if self.bm25.knows(name):
             return True
@@ -200,7 +200,7 @@ class CourseIndex:
             return False
         if name not in self._spelled:
             pattern = spelled_out(name)
-            self._spelled[name] = any(pattern.search(chunk.text) for chunk in self.chunks)
+            self._spelled[name] = any(pattern.search(chunk.embed_text) for chunk in self.chunks)
         return self._spelled[name]
 
     @classmethod

@@ -102,6 +102,7 @@ def test_a_fit_is_kept_beside_the_course_applied_and_goes_stale(tmp_path):
     ("What did Hinton say about TV noise and the OR gate?", []),  # plain capitals, two letters
     ("WHAT IS A GAN AND WHY IS IT UNSTABLE", []),  # shouted: the capitals say nothing
     ("how is the IoU of two boxes computed", ["IoU"]),
+    ("what is " + "AbC" * 20, []),  # 60 characters: no name is that long
     ("", []),
 ])
 def test_names_are_words_written_as_the_name_of_something(question, expected):

@@ -38,8 +38,8 @@ def test_the_course_mentions_the_words_of_its_text_and_the_acronyms_it_spells_ou
     assert index.mentions("GAN") and index.mentions("GANs")  # stemmed, either case
     assert index.mentions("KL-divergence")  # each of its terms
     assert index.mentions("VAE") and index.mentions("AND")  # a stop word names nothing
-    # spelled out: "generative adversarial networks", "Variational autoencoders"
-    assert index.mentions("GAN") and index.mentions("VA")
+    # spelled out, in a heading: "Generative adversarial networks", "Variational autoencoders"
+    assert index.mentions("GAN") and index.mentions("VA") and index.mentions("GANN") is False
     assert not index.mentions("MobileNet") and not index.mentions("Grad-CAM")
     assert not index.mentions("RLHF")  # no "reinforcement learning from human feedback"
     assert index.mentions("VAEs") and not index.mentions("RLHFs")  # an acronym's plural
@@ -52,3 +52,15 @@ def test_an_acronym_is_spelled_out_over_small_words_and_hyphens():
     assert spelled_out("MLP").search("a multi-layer perceptron")
     assert not spelled_out("MLP").search("a multi perceptron")
     assert not spelled_out("GRU").search("gated recurrence")
+
+
+def test_an_acronym_spelled_out_only_in_a_heading_is_mentioned(catalog, ingestor, tmp_path):
+    course = tmp_path / "gan-course"
+    course.mkdir()
+    (course / "gans.md").write_text(
+        "# Generative adversarial networks\n\n## The discriminator\n\nThe discriminator is a "
+        "classifier that learns to tell real training samples from the generator's fakes.\n")
+    ingestor.ingest(course, "gan-only")
+    index = CourseIndex.open(catalog.require("gan-only"))
+    assert index.mentions("GAN") and index.mentions("GANs")
+    assert not index.mentions("VAE")
