@@ -4,28 +4,13 @@ import threading
 
 import pytest
 
-from generator.answer import PROMPT_MARGIN, AnswerService
+from generator.answer import PROMPT_MARGIN
 from generator.base import GenerationParams
-from generator.conversations import ConversationStore
 from generator.gate import confidence
 from generator.prompts import DEFAULT, JUDGE, NOT_COVERED, REMINDER, TERMS_SYSTEM
-from retriever.service import SearchService
 from studyhall.core.errors import Busy, InvalidRequest
-from studyhall.core.settings import AnswerSettings
 from tests.conftest import ScriptedGenerator
-
-
-@pytest.fixture
-def search(settings, catalog, fake_embedder, ingestor, course_dir) -> SearchService:
-    ingestor.ingest(course_dir, "tiny")
-    return SearchService(settings, embedder=fake_embedder, catalog=catalog)
-
-
-def make_service(settings, search, generator, tmp_path, **answer) -> AnswerService:
-    settings = settings.model_copy(update={
-        "answer": AnswerSettings(**({"min_confidence": 0.3, "judge": False} | answer)),
-    })
-    return AnswerService(settings, search, generator, ConversationStore(tmp_path / "c.sqlite"))
+from tests.generator.conftest import make_service
 
 
 def test_an_answer_cites_only_real_sources_and_lists_only_those(settings, search, tmp_path):

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.answer import AnswerService
-from generator.answer_cache import AnswerCache, question_key
-from generator.conversations import ConversationStore
-from retriever.service import SearchService
-from studyhall.core.settings import AnswerSettings
+from generator.answer_cache import question_key
 from tests.conftest import ScriptedGenerator
+from tests.generator.conftest import make_service
 
 PAIRS = Path(__file__).parents[2] / "eval" / "datasets" / "cache-pairs.jsonl"
 
@@ -53,18 +50,8 @@ def test_no_labelled_near_miss_pair_shares_a_key_and_light_rephrasings_do():
 
 # --- the answer service with a cache ----------------------------------------------------
 
-@pytest.fixture
-def search(settings, catalog, fake_embedder, ingestor, course_dir) -> SearchService:
-    ingestor.ingest(course_dir, "tiny")
-    return SearchService(settings, embedder=fake_embedder, catalog=catalog)
-
-
-def cached_service(settings, search, generator, tmp_path, **answer) -> AnswerService:
-    settings = settings.model_copy(update={
-        "answer": AnswerSettings(**({"min_confidence": 0.3, "judge": False} | answer)),
-    })
-    return AnswerService(settings, search, generator, ConversationStore(tmp_path / "c.sqlite"),
-                         cache=AnswerCache(tmp_path / "c.sqlite"))
+def cached_service(settings, search, generator, tmp_path, **answer):
+    return make_service(settings, search, generator, tmp_path, cached=True, **answer)
 
 
 def test_the_same_question_again_is_answered_from_the_cache_with_its_citations(
