@@ -113,12 +113,12 @@ def main() -> None:
         if answer.timings.sources_ms is not None:
             sources.append(answer.timings.sources_ms)
 
-    hits = []  # the same questions again, as another student types them
+    cache_hits = []  # the same questions again, as another student types them
     for question in questions:
         started = time.perf_counter()
         again = service.ask(question.lower().rstrip("?"), "genai-basics")
         if again.cached:
-            hits.append((time.perf_counter() - started) * 1000)
+            cache_hits.append((time.perf_counter() - started) * 1000)
 
     # the same messages through the bare library call, on the same instance
     index = search.index("genai-basics")
@@ -158,8 +158,8 @@ def main() -> None:
         "warm_first_token_ms": warm,
         "peak_rss_mb": peak_rss_mb,
         "sources_ms_p50": percentile(sources, 0.5),
-        "cache_hits": len(hits),
-        "cache_hit_ms_p50": percentile(hits, 0.5) if hits else None,
+        "cache_hits": len(cache_hits),
+        "cache_hit_ms_p50": percentile(cache_hits, 0.5) if cache_hits else None,
         "threads": service.generator.n_threads,
         **peer,
     }
@@ -179,7 +179,7 @@ def main() -> None:
     print(f"| peak RSS | {r['peak_rss_mb']:.0f} MB | {r['threads']} threads | |")
     print(f"| sources event, p50 | {r['sources_ms_p50']:.0f} ms | first token: "
           f"{r['first_token_ms_p50']:.0f} ms | |")
-    if hits:
+    if cache_hits:
         print(f"| answer cache hit, p50 ({r['cache_hits']} of {r['questions']} asked again) | "
               f"{r['cache_hit_ms_p50']:.1f} ms | the model's whole answer: "
               f"{r['total_ms_p50']:.0f} ms | {r['cache_hit_ms_p50'] / r['total_ms_p50']:.4f}× "
