@@ -80,10 +80,18 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if len(w) <= MAX_NAME and _NAMED.search(w)))
 
 
-def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
+def unknown_names(question: str, knows: Callable[[str], bool], limit: int = 3) -> list[str]:
     """The names in ``question`` that the course never uses (``knows``: the course's own
-    vocabulary, as its lexical index has it)."""
-    return [name for name in names(question) if not knows(name)]
+    vocabulary, as its lexical index has it), the first ``limit`` of them: one is reason
+    enough to refuse, and a question of a thousand made-up acronyms costs three lookups
+    past the known ones, not a thousand."""
+    unknown: list[str] = []
+    for name in names(question):
+        if not knows(name):
+            unknown.append(name)
+            if len(unknown) == limit:
+                break
+    return unknown
 
 
 # -- a gate fitted to one course -------------------------------------------------------

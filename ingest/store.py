@@ -166,6 +166,10 @@ def read_chunks(directory: Path, course_id: str) -> list[Chunk]:
     ]
 
 
+MAX_ACRONYM = 8  # longer runs of capitals are not looked for spelled out
+MAX_SPELLED = 4096  # acronyms remembered per index
+
+
 class CourseIndex:
     """A loaded version: chunks, vectors and both search indexes, held in memory."""
 
@@ -196,9 +200,11 @@ class CourseIndex:
             return True
         if name.endswith("s") and name[:-1].isupper():  # MLPs, GANs: the acronym's plural
             name = name[:-1]
-        if not (name.isalpha() and name.isupper()):
+        if not (name.isalpha() and name.isupper() and len(name) <= MAX_ACRONYM):
             return False
         if name not in self._spelled:
+            if len(self._spelled) >= MAX_SPELLED:  # strangers' acronyms cannot grow it
+                self._spelled.clear()
             pattern = spelled_out(name)
             self._spelled[name] = any(pattern.search(chunk.embed_text) for chunk in self.chunks)
         return self._spelled[name]

@@ -115,3 +115,16 @@ def test_unknown_names_are_those_the_course_never_uses():
     assert unknown_names("Do GAN and LSTM need RLHF?", knows) == ["RLHF"]
     assert unknown_names("Does a GAN use an LSTM?", knows) == []
     assert unknown_names("What does RLHF add, and is RLHF costly?", knows) == ["RLHF"]  # once
+
+
+def test_unknown_names_stop_at_the_limit_without_looking_further():
+    asked = []
+
+    def knows(name: str) -> bool:
+        asked.append(name)
+        return name == "LSTM"
+
+    made_up = " or ".join(f"the QX{chr(65 + i)}Z model" for i in range(6))
+    question = f"is an LSTM anything like {made_up}?"
+    assert unknown_names(question, knows) == ["QXAZ", "QXBZ", "QXCZ"]
+    assert asked == ["LSTM", "QXAZ", "QXBZ", "QXCZ"]
