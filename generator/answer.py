@@ -202,7 +202,8 @@ class AnswerService:
             with turn.ticket:
                 standalone = self.rewrite(turns, turn.request.query, cancel) or standalone
             clock.took("rewrite_ms", rewrite_started)
-        if (hit := self.cached(turn, standalone, clock)) is not None:
+        generation = self.generation(turn.request.course) if self.caching(turn) else ""
+        if (hit := self.cached(turn, generation, standalone, clock)) is not None:
             yield ("sources", hit.citations)
             yield ("token", hit.text)
             answer = replace(hit, question=turn.question, session_id=session_id,
@@ -221,9 +222,8 @@ class AnswerService:
             suggestions=reply.suggestions, confidence=found.confidence,
             timings=clock.timings(), session_id=session_id, sources_given=reply.sources_given,
         )
-        if self.cache is not None and turn.use_cache and not (cancel and cancel.is_set()):
-            self.cache.put(self.search.index(turn.request.course),
-                           self.generation(turn.request.course), answer)
+        if self.caching(turn) and not (cancel and cancel.is_set()):
+            self.cache.put(self.search.index(turn.request.course), generation, answer)
         yield ("done", self.remember(answer, store))
 
     def conversation(self, turn: AnswerTurn, store: ConversationStore | None
@@ -235,13 +235,16 @@ class AnswerService:
         session_id = turn.session_id or store.new_session(turn.request.course, turn.owner)
         return session_id, store.recent_turns(session_id, limit)
 
-    def cached(self, turn: AnswerTurn, question: str, clock: _Clock) -> Answer | None:
+    def caching(self, turn: AnswerTurn) -> bool:
+        return self.cache is not None and turn.use_cache
+
+    def cached(self, turn: AnswerTurn, generation: str, question: str,
+               clock: _Clock) -> Answer | None:
         """The stored answer to this very question in this version of the course, if any."""
-        if self.cache is None or not turn.use_cache:
+        if not self.caching(turn):
             return None
         started = time.perf_counter()
-        hit = self.cache.get(self.search.index(turn.request.course),
-                             self.generation(turn.request.course), question)
+        hit = self.cache.get(self.search.index(turn.request.course), generation, question)
         clock.took("cache_ms", started)
         return hit
 

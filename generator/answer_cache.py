@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS answer_cache (
     key TEXT NOT NULL,
     answer TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    served INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (course, version, generation, key)
 );
 CREATE TABLE IF NOT EXISTS answer_cache_stats (
@@ -114,10 +113,6 @@ class AnswerCache:
             if row is None:
                 db.execute("DELETE FROM answer_cache WHERE course = ? AND version <> ?",
                            (course, version))
-            else:
-                db.execute("UPDATE answer_cache SET served = served + 1 WHERE course = ? AND "
-                           "version = ? AND generation = ? AND key = ?",
-                           (course, version, generation, key))
             column = "misses" if row is None else "hits"
             db.execute(f"INSERT INTO answer_cache_stats (course, {column}) VALUES (?, 1) "
                        f"ON CONFLICT(course) DO UPDATE SET {column} = {column} + 1", (course,))
