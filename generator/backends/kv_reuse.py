@@ -175,17 +175,11 @@ class ReuseEngine:
         """The free answer sequence holding the longest start of ``tokens``."""
         return max(sorted(free), key=lambda s: _common_prefix(self._held[s], tokens))
 
-    def close(self) -> None:
-        if self.ctx:
-            self.lib.llama_batch_free(self._batch)
-            self.lib.llama_free(self.ctx)
-            self.ctx = None
-
     # --- decoding ---------------------------------------------------------------------
 
     def decode(self, items: list[tuple[int, int]], seq: int) -> None:
         """Compute ``items`` ((token, position) pairs, in position order) into ``seq``,
-        ``n_batch`` at a time; the logits of the last one are kept for :meth:`logits`."""
+        ``n_batch`` at a time; the logits of the last one are kept for :meth:`next_token`."""
         batch = self._batch
         for start in range(0, len(items), self.n_batch):
             part = items[start:start + self.n_batch]
@@ -301,7 +295,7 @@ class ReuseEngine:
                 self.ctx, block[0], block[1], SCRATCH) > 0:
             self.stats.blocks_reused += 1
         else:
-            lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+            lib.llama_memory_seq_rm(memory, SCRATCH, -1, -1)  # what a failed restore left
             lib.llama_memory_seq_cp(memory, PREFIX, SCRATCH, -1, -1)
             self.decode([(t, canonical + i) for i, t in enumerate(body)], SCRATCH)
             lib.llama_memory_seq_rm(memory, SCRATCH, 0, canonical)  # the body alone

@@ -103,49 +103,45 @@ class LlamaCppGenerator:
         """The ChatML prompt, markup tokenized with special tokens and content without,
         ending where the assistant's answer begins."""
         self.load()
-
-        def markup(text: str) -> list[int]:
-            return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-
         tokens: list[int] = []
         for message in messages:
-            tokens += markup(f"<|im_start|>{message.role}\n")
-            tokens += self._llm.tokenize(message.content.encode("utf-8"), add_bos=False,
-                                         special=False)
-            tokens += markup("<|im_end|>\n")
-        return tokens + markup("<|im_start|>assistant\n")
+            tokens += self._markup(f"<|im_start|>{message.role}\n")
+            tokens += self._content(message.content)
+            tokens += self._markup("<|im_end|>\n")
+        return tokens + self._markup("<|im_start|>assistant\n")
+
+    def _markup(self, text: str) -> list[int]:
+        """Template markup: control tokens are read as control tokens."""
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def _content(self, text: str) -> list[int]:
+        """Message content: ``<|im_end|>`` written in it stays the characters it is."""
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
     def prompt_segments(self, messages: list[ChatMessage]) -> list[Segment]:
         """:meth:`prompt_tokens` in runs, each reusable part of a message a run of its own
         (tokenized on its own: it must read the same wherever it lands)."""
         self.load()
-
-        def markup(text: str) -> tuple[int, ...]:
-            return tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-        def content(text: str) -> tuple[int, ...]:
-            return tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False,
-                                            special=False))
-
         segments: list[Segment] = []
         fresh: list[int] = []
         for message in messages:
-            fresh += markup(f"<|im_start|>{message.role}\n")
+            fresh += self._markup(f"<|im_start|>{message.role}\n")
             for text, reusable in message.parts or ((message.content, False),):
                 if reusable:
-                    segments += [Segment(tuple(fresh)), Segment(content(text), reusable=True)]
+                    segments += [Segment(tuple(fresh)),
+                                 Segment(tuple(self._content(text)), reusable=True)]
                     fresh = []
                 else:
-                    fresh += content(text)
-            fresh += markup("<|im_end|>\n")
-        fresh += markup("<|im_start|>assistant\n")
+                    fresh += self._content(text)
+            fresh += self._markup("<|im_end|>\n")
+        fresh += self._markup("<|im_start|>assistant\n")
         return [s for s in [*segments, Segment(tuple(fresh))] if s.tokens]
 
     def _reuse_pieces(self, messages: list[ChatMessage], params: GenerationParams,
                       cancel: threading.Event | None) -> Iterator[str]:
         """The answer through the KV-reusing engine: greedy, as temperature 0 is, with the
         text of each token as soon as it is whole UTF-8, up to a stop string."""
-        end = frozenset(self._llm.tokenize(b"<|im_end|>", add_bos=False, special=True))
+        end = frozenset(self._markup("<|im_end|>"))
         job = Job(self.prompt_segments(messages), params.max_tokens, end,
                   folder=params.kv_folder, cancel=cancel)
         pending, written = b"", ""
