@@ -28,16 +28,32 @@ MIN_BODY_TOKENS = 32
 
 
 def fenced(code: str, language: str) -> str:
-    return f"```{language}\n{code}\n```"
+    """``code`` in a fence naming its language; the fence is longer than any run of
+    backticks inside, so code that writes a fence itself stays one block."""
+    runs = [len(run) for run in re.findall(r"`{3,}", code)]
+    fence = "`" * max([3, *(n + 1 for n in runs)])
+    return f"{fence}{language}\n{code}\n{fence}"
+
+
+def shown(section: Section) -> str:
+    """A section's text as a chunk shows it: code in a fence with its language."""
+    return fenced(section.text, section.language) if section.language else section.text
 
 
 def open_fence(text: str) -> bool:
     """Whether ``text`` opens a code fence it does not close (a cut went through it)."""
-    return sum(1 for line in text.splitlines() if _FENCE_LINE.match(line)) % 2 == 1
+    return _scan(text)[1] is not None
 
 
 def blocks(text: str) -> list[tuple[bool, str]]:
     """``text`` as runs of prose and fenced code blocks, in order: (is_code, run)."""
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[list[tuple[bool, str]], str | None]:
+    """The runs of :func:`blocks` and the fence still open at the end (None if none).
+    As in CommonMark, a fence is closed by a line of at least as many of its character
+    and nothing else, so a longer fence can hold a shorter one."""
     out: list[tuple[bool, str]] = []
     run: list[str] = []
     fence: str | None = None
@@ -46,16 +62,16 @@ def blocks(text: str) -> list[tuple[bool, str]]:
         if fence is None and mark:
             if run:
                 out.append((False, "\n".join(run)))
-            run, fence = [line], mark.group().strip()[:3]
-        elif fence is not None and mark and line.strip().startswith(fence) and not line.strip(
-                ).strip(fence[0]):
+            run, fence = [line], mark.group().strip()
+        elif fence is not None and mark and len(line.strip()) >= len(fence) and not (
+                line.strip().strip(fence[0])):
             out.append((True, "\n".join([*run, line])))
             run, fence = [], None
         else:
             run.append(line)
     if run:  # a fence never closed is read as prose
         out.append((False, "\n".join(run)))
-    return out
+    return out, fence
 
 
 class Chunker:
@@ -182,7 +198,7 @@ class Chunker:
                 anchor = Anchor(
                     "cell", f"{first.ref}-{last.ref}", f"cells {first.ref}–{last.ref} ({kinds})"
                 )
-                text = "\n\n".join(s.text for s in run)
+                text = "\n\n".join(shown(s) for s in run)  # code cells fenced inside
                 merged.append(Section(text, run[0].heading_path, anchor))
             run.clear()
 
@@ -195,7 +211,7 @@ class Chunker:
                 prefix = self.context_prefix(course_title, section.heading_path)
                 budget = min(self.chunk_tokens, self.max_tokens - self.special_tokens
                              - self.count_tokens(prefix + "\n\n"))
-                candidate = "\n\n".join([*(s.text for s in run), section.text])
+                candidate = "\n\n".join(shown(s) for s in [*run, section])
                 if self.count_tokens(candidate) <= budget:
                     run.append(section)
                     continue

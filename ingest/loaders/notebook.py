@@ -1,11 +1,14 @@
 """Jupyter notebooks: one section per cell, anchored by cell number and kind.
 
 Markdown headings in a cell set the heading path for the cells that follow, so a code
-cell is found under the explanation it belongs to. Outputs are not indexed.
+cell is found under the explanation it belongs to. A code cell is code: it carries the
+notebook's language (its kernel's, else Python), so the chunker fences it and keeps it
+whole like a code block in Markdown. Outputs are not indexed.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,6 +16,15 @@ import nbformat
 from ingest.documents import Anchor, LoadedDocument, Section
 from ingest.loaders.base import LoadError, read_text, title_from_filename
 from ingest.loaders.markdown import split_headings
+
+
+def notebook_language(metadata: dict) -> str:
+    """The language of a notebook's code cells, as a fence names it (``python``, ``r``)."""
+    for key, field in (("language_info", "name"), ("kernelspec", "language")):
+        value = (metadata.get(key) or {}).get(field) if isinstance(metadata, dict) else None
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w+#.-]{0,23}", value.strip()):
+            return value.strip().lower()
+    return "python"
 
 
 class NotebookLoader:
@@ -35,6 +47,7 @@ class NotebookLoader:
                     title = first_title
                 break
 
+        language = notebook_language(nb.get("metadata", {}))
         sections: list[Section] = []
         stack: list[tuple[int, str]] = []  # the headings in force: (level, text)
         for number, cell in enumerate(nb.cells, start=1):
@@ -50,7 +63,9 @@ class NotebookLoader:
             if not body.strip():
                 continue
             anchor = Anchor("cell", str(number), f"cell {number} ({cell.cell_type})")
-            sections.append(Section(body.strip(), path, anchor, cell_type=cell.cell_type))
+            code = language if cell.cell_type == "code" else None
+            sections.append(Section(body.strip(), path, anchor, cell_type=cell.cell_type,
+                                    language=code))
         if not sections:
             raise LoadError("empty notebook: no markdown or code cells with text")
         return LoadedDocument(title, sections, self.name)

@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.chunking import Chunker
+from ingest.chunking import Chunker, blocks, fenced, open_fence
 from ingest.documents import Anchor, LoadedDocument, Section
 
 
@@ -90,14 +90,32 @@ def test_small_notebook_cells_under_one_heading_are_merged():
         Section("Explain the scores.", ("NB", "Scores"), Anchor("cell", "2", "cell 2 (markdown)"),
                 cell_type="markdown"),
         Section("s = q @ k.T", ("NB", "Scores"), Anchor("cell", "3", "cell 3 (code)"),
-                cell_type="code"),
+                cell_type="code", language="python"),
         Section("Now softmax.", ("NB", "Softmax"), Anchor("cell", "4", "cell 4 (markdown)"),
                 cell_type="markdown"),
     ]
     chunks = chunk(chunker, LoadedDocument("NB", cells, "notebook"), source="nb.ipynb")
     assert [c.anchor.ref for c in chunks] == ["2-3", "4"]
     assert chunks[0].anchor.label == "cells 2–3 (markdown + code)"
-    assert chunks[0].text == "Explain the scores.\n\ns = q @ k.T"
+    assert chunks[0].text == "Explain the scores.\n\n```python\ns = q @ k.T\n```"
+
+
+def test_a_code_cell_alone_is_fenced_and_kept_whole_up_to_the_window():
+    chunker = Chunker(count, max_tokens=64, chunk_tokens=12, overlap_tokens=0)
+    code = "\n".join(f"x{i} = {i}" for i in range(10))  # 30 words: past the chunk size
+    cells = [Section(code, ("NB",), Anchor("cell", "1", "cell 1 (code)"), cell_type="code",
+                     language="python")]
+    chunks = chunk(chunker, LoadedDocument("NB", cells, "notebook"), source="nb.ipynb")
+    assert [c.text for c in chunks] == [f"```python\n{code}\n```"]
+
+
+def test_code_that_writes_a_fence_gets_a_longer_one_and_stays_one_block():
+    code = 'doc = """\n```python\nprint(1)\n```\n"""'
+    text = fenced(code, "python")
+    assert text.startswith("````python\n") and text.endswith("\n````")
+    assert blocks(text) == [(True, text)]
+    assert not open_fence(text)
+    assert open_fence(text.rsplit("\n", 1)[0])  # cut before its closing line
 
 
 def test_pages_are_never_merged():

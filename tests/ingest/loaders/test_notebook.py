@@ -28,8 +28,21 @@ def test_each_cell_is_a_section_with_number_kind_and_heading_path(tmp_path: Path
     code = doc.sections[2]
     assert code.anchor.kind == "cell" and code.anchor.ref == "3"
     assert code.heading_path == ("Attention by hand", "Scores")
+    assert code.language == "python" and doc.sections[1].language is None
     assert doc.sections[3].heading_path == ("Attention by hand", "Softmax")
     assert "# not a heading" in doc.sections[3].text
+
+
+def test_code_cells_carry_the_kernel_language(tmp_path: Path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "ir", "language": "R", "display_name": "R"}
+    nb.cells = [nbformat.v4.new_code_cell("x <- c(1, 2)")]
+    path = tmp_path / "r.ipynb"
+    nbformat.write(nb, path)
+    assert loader_for(path).load(path).sections[0].language == "r"
+    nb.metadata["kernelspec"]["language"] = "not a language\n```"  # crafted: read as Python
+    nbformat.write(nb, path)
+    assert loader_for(path).load(path).sections[0].language == "python"
 
 
 def test_invalid_notebook_json_is_refused(tmp_path: Path):
