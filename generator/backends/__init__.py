@@ -44,7 +44,8 @@ def build_generator(settings: GeneratorSettings, models_dir: Path) -> Generator:
         if not settings.base_url:
             raise ModelNotAvailable("the openai backend needs STUDYHALL_GENERATOR__BASE_URL")
         return OpenAIGenerator(
-            settings.base_url, settings.model, api_key=settings.api_key,
-            context_window=settings.context_window,
+            settings.base_urls, settings.model, api_key=settings.api_key,
+            context_window=settings.context_window, timeout=settings.request_timeout,
+            retries=settings.retries, server_limit=settings.server_limit,
         )
     raise ModelNotAvailable(f"unknown generator backend {settings.backend!r}")

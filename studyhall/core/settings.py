@@ -100,8 +100,19 @@ class GeneratorSettings(BaseModel):
     hf_model: str | None = Field(
         None, description="transformers backend: a hub id or local directory instead of a GGUF."
     )
-    base_url: str | None = Field(None, description="openai backend: the server's /v1 URL.")
-    api_key: str = Field("not-needed", description="openai backend: the server's API key.")
+    base_url: str | None = Field(
+        None, description="openai backend: the server's /v1 URL; several, comma-separated, "
+        "share the answers (the least busy first, each taking server_limit at once).")
+    api_key: str = Field("not-needed", description="openai backend: the servers' API key.")
+    server_limit: int = Field(
+        4, ge=1, le=256, description="openai backend: answers one server writes at once; "
+        "more wait for a place (up to request_timeout).")
+    request_timeout: float = Field(
+        120.0, ge=1.0, le=3600.0, description="openai backend: seconds to wait for the next "
+        "piece of an answer (the first included) before the server is given up.")
+    retries: int = Field(
+        2, ge=0, le=10, description="openai backend: other servers tried when one fails "
+        "before its first token (no connection, a timeout, 5xx, 429).")
     context_window: int = Field(4096, ge=512, le=131072, description="Prompt + answer tokens.")
     threads: int | None = Field(None, ge=1, le=256, description="CPU threads (default: all).")
     nice: int = Field(
@@ -123,6 +134,22 @@ class GeneratorSettings(BaseModel):
     kv_recompute: int = Field(
         16, ge=0, le=512, description="Tokens at the start of each reused source after the "
         "first computed afresh, so they read the sources before them.")
+
+
+    @field_validator("base_url")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        urls = [url.strip() for url in value.split(",")]
+        for url in urls:
+            if not url.startswith(("http://", "https://")) or len(url) < 10:
+                raise ValueError(f"each base URL must be an http(s):// URL, got {url!r}")
+        return ",".join(urls)
+
+    @property
+    def base_urls(self) -> list[str]:
+        return self.base_url.split(",") if self.base_url else []
 
 
 class AnswerSettings(BaseModel):
