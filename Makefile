@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup lock audit browser run ingest test lint bench eval eval-peer eval-retrieval docs clean
+.PHONY: setup lock audit browser services run ingest test lint bench eval eval-peer eval-retrieval docs clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,13 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The servers the multi-machine tests start themselves, from Debian's packages: PostgreSQL
+# (the shared database). Installed once; nothing is left running.
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for the database tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
 # The bundled course is public, so a newcomer can try it at once; new courses default to lms.
 ingest: setup
 	$(BIN)/studyhall ingest corpus/genai-basics --course genai-basics
@@ -57,7 +64,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
 
-test: setup lint audit browser
+test: setup lint audit browser services
 	$(BIN)/python -m pytest
 
 bench: setup

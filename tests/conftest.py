@@ -245,3 +245,27 @@ def serving(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# --- the service's database: SQLite by default, PostgreSQL for several replicas ---------
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """One real PostgreSQL server for the session (Debian's package); its URL."""
+    from tests.servers import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def database(request, tmp_path: Path):
+    """The same store tests on both engines: a SQLite file, and a fresh database on the
+    real PostgreSQL server (slow tier)."""
+    from studyhall.core.database import Database
+
+    if request.param == "sqlite":
+        return Database.of(tmp_path / "studyhall.sqlite")
+    from tests.servers import new_database
+
+    return Database(new_database(request.getfixturevalue("postgres")))

@@ -8,25 +8,18 @@ each works once. Rows are deleted a while after they expire, when new logins com
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from studyhall.core.errors import StudyhallError
+from sqlalchemy import delete, insert, select, update
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS lti_logins (
-    state TEXT PRIMARY KEY,
-    nonce TEXT NOT NULL UNIQUE,
-    issuer TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    state_used INTEGER NOT NULL DEFAULT 0,
-    nonce_used INTEGER NOT NULL DEFAULT 0
-);
-"""
+from studyhall.core.database import Database
+from studyhall.core.errors import StudyhallError
+from studyhall.core.schema import lti_logins
+
+_LOGIN = (lti_logins.c.state, lti_logins.c.nonce, lti_logins.c.issuer, lti_logins.c.client_id,
+          lti_logins.c.expires_at)
 
 
 class LoginError(StudyhallError):
@@ -45,37 +38,32 @@ class Login:
 
 
 class LoginStore:
-    def __init__(self, database: Path, ttl_s: float = 600) -> None:
-        self.path = Path(database)
-        self.ttl_s = ttl_s
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+    """In the service's database, so that a login started on one replica is launched on
+    another, and a state or nonce is used once across all of them."""
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    def __init__(self, database: Database | Path | str, ttl_s: float = 600) -> None:
+        self.db = Database.of(database)
+        self.ttl_s = ttl_s
 
     def start(self, issuer: str, client_id: str) -> Login:
         now = time.time()
         login = Login(secrets.token_urlsafe(32), secrets.token_urlsafe(32), issuer, client_id,
                       now + self.ttl_s)
-        with closing(self._connect()) as db, db:
+        with self.db.begin() as db:
             # Keep expired rows one more lifetime, so a late replay says "expired", not "unknown".
-            db.execute("DELETE FROM lti_logins WHERE expires_at < ?", (now - self.ttl_s,))
-            db.execute(
-                "INSERT INTO lti_logins (state, nonce, issuer, client_id, expires_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (login.state, login.nonce, issuer, client_id, login.expires_at))
+            db.execute(delete(lti_logins).where(lti_logins.c.expires_at < now - self.ttl_s))
+            db.execute(insert(lti_logins).values(
+                state=login.state, nonce=login.nonce, issuer=issuer, client_id=client_id,
+                expires_at=login.expires_at))
         return login
 
     def find_state(self, state: str) -> Login:
         """The login of an unused, unexpired ``state``, left unused; raises :class:`LoginError`.
         A launch looks its state up first and uses it up only once the id_token verifies, so
         a forged token cannot burn someone's login."""
-        with closing(self._connect()) as db:
-            row = db.execute(
-                "SELECT state, nonce, issuer, client_id, expires_at, state_used FROM lti_logins "
-                "WHERE state = ?", (state,)).fetchone()
+        with self.db.connect() as db:
+            row = db.execute(select(*_LOGIN, lti_logins.c.state_used)
+                             .where(lti_logins.c.state == state)).first()
         if row is None:
             raise LoginError("unknown state")
         if row[5]:
@@ -94,14 +82,13 @@ class LoginStore:
         return self._use("nonce", nonce)
 
     def _use(self, column: str, value: str) -> Login:
-        with closing(self._connect()) as db, db:
-            # One UPDATE, so of two requests racing with the same value only one wins.
-            updated = db.execute(
-                f"UPDATE lti_logins SET {column}_used = 1 WHERE {column} = ? AND {column}_used = 0",
-                (value,)).rowcount
-            row = db.execute(
-                "SELECT state, nonce, issuer, client_id, expires_at FROM lti_logins "
-                f"WHERE {column} = ?", (value,)).fetchone()
+        key, used = lti_logins.c[column], lti_logins.c[f"{column}_used"]
+        with self.db.begin() as db:
+            # One UPDATE, so of two requests racing with the same value only one wins,
+            # on any replica: the database decides.
+            updated = db.execute(update(lti_logins).where(key == value, used == 0)
+                                 .values({used: 1})).rowcount
+            row = db.execute(select(*_LOGIN).where(key == value)).first()
         if row is None:
             raise LoginError(f"unknown {column}")
         if not updated:

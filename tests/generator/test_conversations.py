@@ -1,10 +1,11 @@
 import pytest
+import sqlalchemy as sa
 
 from generator.conversations import ConversationStore, UnknownMessage, UnknownSession
 
 
-def test_messages_and_feedback_round_trip(tmp_path):
-    store = ConversationStore(tmp_path / "db.sqlite")
+def test_messages_and_feedback_round_trip(database):
+    store = ConversationStore(database)
     session = store.new_session("tiny")
     store.add_message(session, "user", "What is a GAN?")
     reply = store.add_message(session, "assistant", "Two networks [1].",
@@ -17,21 +18,21 @@ def test_messages_and_feedback_round_trip(tmp_path):
     store.add_feedback(reply, -1)
     assert store.feedback_counts() == {"up": 1, "down": 1}
     # a second store over the same file sees the same data: it is on disk
-    assert ConversationStore(tmp_path / "db.sqlite").recent_turns(session, 1) == [
+    assert ConversationStore(database).recent_turns(session, 1) == [
         ("assistant", "Two networks [1].")
     ]
 
 
-def test_recent_turns_keeps_the_latest_in_order(tmp_path):
-    store = ConversationStore(tmp_path / "db.sqlite")
+def test_recent_turns_keeps_the_latest_in_order(database):
+    store = ConversationStore(database)
     session = store.new_session("c")
     for n in range(5):
         store.add_message(session, "user", f"q{n}")
     assert store.recent_turns(session, 2) == [("user", "q3"), ("user", "q4")]
 
 
-def test_unknown_session_message_and_bad_rating_are_refused(tmp_path):
-    store = ConversationStore(tmp_path / "db.sqlite")
+def test_unknown_session_message_and_bad_rating_are_refused(database):
+    store = ConversationStore(database)
     with pytest.raises(UnknownSession):
         store.session_course("nope")
     session = store.new_session("c")
@@ -44,8 +45,8 @@ def test_unknown_session_message_and_bad_rating_are_refused(tmp_path):
         store.add_feedback(question, 5)
 
 
-def test_a_session_belongs_to_its_owner(tmp_path):
-    store = ConversationStore(tmp_path / "db.sqlite")
+def test_a_session_belongs_to_its_owner(database):
+    store = ConversationStore(database)
     session = store.new_session("c", owner="lti:u1")
     assert store.session_course(session, "lti:u1") == "c"
     for stranger in ("lti:u2", None):
@@ -57,22 +58,19 @@ def test_a_session_belongs_to_its_owner(tmp_path):
     assert store.add_feedback(reply, 1, owner="lti:u1")
 
 
-def test_sessions_idle_past_the_retention_are_deleted_with_their_feedback(tmp_path):
-    import sqlite3
-
-    path = tmp_path / "db.sqlite"
-    store = ConversationStore(path, retention_days=30)
+def test_sessions_idle_past_the_retention_are_deleted_with_their_feedback(database):
+    store = ConversationStore(database, retention_days=30)
     old, recent = store.new_session("c"), store.new_session("c")
     for session in (old, recent):
         store.add_feedback(store.add_message(session, "assistant", "x"), 1)
-    with sqlite3.connect(path) as db:  # the old one last spoke in 2025
-        db.execute("UPDATE messages SET created_at = '2025-01-01T00:00:00.000+00:00' "
-                   "WHERE session_id = ?", (old,))
-        db.execute("UPDATE sessions SET created_at = '2025-01-01T00:00:00.000+00:00' "
-                   "WHERE id = ?", (old,))
+    with database.begin() as db:  # the old one last spoke in 2025
+        long_ago = {"at": "2025-01-01T00:00:00.000+00:00", "old": old}
+        db.execute(sa.text("UPDATE messages SET created_at = :at WHERE session_id = :old"),
+                   long_ago)
+        db.execute(sa.text("UPDATE sessions SET created_at = :at WHERE id = :old"), long_ago)
     assert store.purge() == 1
     assert store.messages(old) == [] and len(store.messages(recent)) == 1
     with pytest.raises(UnknownSession):
         store.session_course(old)
     assert store.feedback_counts() == {"up": 1, "down": 0}
-    assert ConversationStore(path, retention_days=None).purge() == 0
+    assert ConversationStore(database, retention_days=None).purge() == 0
