@@ -15,47 +15,29 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
 
 from eval.datasets import Question, course_dataset, load_questions
 from eval.retrieval import COMPARED
 from retriever.service import RetrievalConfig
+from studyhall.core.database import Database
 from studyhall.core.errors import Busy
 from studyhall.core.jobs import BackgroundJobs, UnknownJob
+from studyhall.core.schema import eval_jobs
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["retrieval", "answers"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS eval_jobs (
-    id TEXT PRIMARY KEY,
-    course TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    params TEXT NOT NULL,
-    status TEXT NOT NULL,            -- queued, running, done, failed, interrupted
-    done INTEGER NOT NULL DEFAULT 0, -- questions (answers) or configurations (retrieval)
-    total INTEGER NOT NULL DEFAULT 0,
-    summary TEXT,                    -- the headline numbers, JSON
-    error TEXT,
-    report_dir TEXT,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL
-)
-"""
-
 
 class EvalJobs(BackgroundJobs):
-    TABLE = "eval_jobs"
-    SCHEMA = SCHEMA
+    TABLE = eval_jobs
     INTERRUPTED = "the service stopped while this job was queued or running; start it again"
     KIND = "eval job"
 
-    def __init__(self, database: Path, reports: Path, *, search, answers: Callable[[], Any],
-                 data_dir: Path, max_queued: int = 20) -> None:
+    def __init__(self, database: Database | Path | str, reports: Path, *, search,
+                 answers: Callable[[], Any], data_dir: Path, max_queued: int = 20) -> None:
         super().__init__(database, max_queued=max_queued)
         self.reports = reports
         self.search = search
@@ -76,11 +58,7 @@ class EvalJobs(BackgroundJobs):
                             params=json.dumps(params), total=total)
 
     def list(self, course: str | None = None) -> list[dict]:
-        with closing(self._db()) as db:
-            rows = db.execute(
-                "SELECT * FROM eval_jobs WHERE ? IS NULL OR course = ? ORDER BY created DESC",
-                (course, course)).fetchall()
-        return [self._row(r) for r in rows]
+        return self.rows(course)
 
     def report_file(self, job_id: str, name: str) -> Path | None:
         job = self.get(job_id)

@@ -1,5 +1,5 @@
 """Answers to questions already asked, served again in milliseconds (``answer_cache`` in
-the SQLite file of the conversations).
+the service's database, so every replica serves what any of them stored).
 
 A stored answer is served only for *the same question*: the same words in the same order
 once case, punctuation, contractions and politeness are set aside (:func:`question_key`).
@@ -19,33 +19,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import unicodedata
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import delete, func, select
+
 from generator.results import Answer, Citation, Suggestion
 from ingest.store import CourseIndex
 from retriever.base import Hit
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answer_cache (
-    course TEXT NOT NULL,
-    version TEXT NOT NULL,
-    generation TEXT NOT NULL,
-    key TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (course, version, generation, key)
-);
-CREATE TABLE IF NOT EXISTS answer_cache_stats (
-    course TEXT PRIMARY KEY,
-    hits INTEGER NOT NULL DEFAULT 0,
-    misses INTEGER NOT NULL DEFAULT 0
-);
-"""
+from studyhall.core.database import Database
+from studyhall.core.schema import answer_cache, answer_cache_stats
 
 _CONTRACTIONS = {
     "what's": "what is", "who's": "who is", "how's": "how is", "where's": "where is",
@@ -92,31 +77,26 @@ class CacheStats:
 
 
 class AnswerCache:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    def __init__(self, database: Database | Path | str) -> None:
+        self.db = Database.of(database)
 
     def get(self, index: CourseIndex, generation: str, question: str) -> Answer | None:
         """The stored answer to ``question`` in this version of the course, counted as a hit
         or a miss; None on a miss (and a first miss under a new version forgets the old)."""
         course, version, key = index.course_id, index.directory.name, question_key(question)
-        with closing(self._connect()) as db, db:
-            row = db.execute(
-                "SELECT answer FROM answer_cache WHERE course = ? AND version = ? AND "
-                "generation = ? AND key = ?", (course, version, generation, key)).fetchone()
-            if row is None:
-                db.execute("DELETE FROM answer_cache WHERE course = ? AND version <> ?",
-                           (course, version))
-            column = "misses" if row is None else "hits"
-            db.execute(f"INSERT INTO answer_cache_stats (course, {column}) VALUES (?, 1) "
-                       f"ON CONFLICT(course) DO UPDATE SET {column} = {column} + 1", (course,))
-        return None if row is None else _answer(json.loads(row[0]), index, question)
+        table, stats = answer_cache, answer_cache_stats
+        with self.db.begin() as db:
+            found = db.execute(select(table.c.answer).where(
+                table.c.course == course, table.c.version == version,
+                table.c.generation == generation, table.c.key == key)).scalar()
+            if found is None:
+                db.execute(delete(table).where(table.c.course == course,
+                                               table.c.version != version))
+            column = stats.c.misses if found is None else stats.c.hits
+            db.execute(self.db.insert(stats).values({"course": course, column.name: 1})
+                       .on_conflict_do_update(index_elements=["course"],
+                                              set_={column.name: column + 1}))
+        return None if found is None else _answer(json.loads(found), index, question)
 
     def put(self, index: CourseIndex, generation: str, answer: Answer) -> None:
         """Keep ``answer`` for the question it answered (its standalone form)."""
@@ -129,25 +109,26 @@ class AnswerCache:
                            "bm25": c.hit.bm25_score} for c in answer.citations],
             "suggestions": [s.__dict__ for s in answer.suggestions],
         }
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT OR REPLACE INTO answer_cache (course, version, generation, key, answer, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (index.course_id, index.directory.name, generation,
-                 question_key(answer.standalone_question), json.dumps(record),
-                 datetime.now(UTC).isoformat(timespec="seconds")))
+        row = {"course": index.course_id, "version": index.directory.name,
+               "generation": generation, "key": question_key(answer.standalone_question),
+               "answer": json.dumps(record),
+               "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        with self.db.begin() as db:
+            db.execute(self.db.upsert(answer_cache, row,
+                                      keys=["course", "version", "generation", "key"]))
 
     def stats(self, course: str) -> CacheStats:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT hits, misses FROM answer_cache_stats WHERE course = ?",
-                             (course,)).fetchone()
+        stats = answer_cache_stats
+        with self.db.connect() as db:
+            row = db.execute(select(stats.c.hits, stats.c.misses)
+                             .where(stats.c.course == course)).first()
         return CacheStats(course=course, hits=row[0] if row else 0,
                           misses=row[1] if row else 0)
 
     def entries(self, course: str) -> int:
-        with closing(self._connect()) as db:
-            return db.execute("SELECT COUNT(*) FROM answer_cache WHERE course = ?",
-                              (course,)).fetchone()[0]
+        with self.db.connect() as db:
+            return int(db.execute(select(func.count()).select_from(answer_cache)
+                                  .where(answer_cache.c.course == course)).scalar_one())
 
 
 def _answer(record: dict, index: CourseIndex, question: str) -> Answer | None:

@@ -38,39 +38,24 @@ from ingest.catalog import validate_course_id
 from ingest.pipeline import IngestError, Ingestor, IngestReport
 from ingest.store import read_manifest
 from ingest.uploads import clean_names, inspect, remove, save_files
+from studyhall.core.database import Database
 from studyhall.core.hashing import sha256_file
 from studyhall.core.jobs import BackgroundJobs
+from studyhall.core.schema import ingest_jobs
 
 log = logging.getLogger(__name__)
 
 INCOMING = ".incoming"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ingest_jobs (
-    id TEXT PRIMARY KEY,
-    course TEXT NOT NULL,
-    files TEXT NOT NULL,             -- the uploaded file names, JSON, in ingest order
-    status TEXT NOT NULL,            -- queued, running, done, failed, interrupted
-    done INTEGER NOT NULL DEFAULT 0, -- files ingested (or skipped) so far
-    total INTEGER NOT NULL,
-    current TEXT,                    -- the file being ingested
-    report TEXT,                     -- the IngestReport so far, JSON
-    error TEXT,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL
-)
-"""
 
 
 class IngestJobs(BackgroundJobs):
-    TABLE = "ingest_jobs"
-    SCHEMA = SCHEMA
+    TABLE = ingest_jobs
     INTERRUPTED = ("the service stopped while this job was queued or running; the files its "
                    "report does not list were not ingested: upload them again")
     KIND = "ingest job"
 
-    def __init__(self, database: Path, sources: Path, *, ingestor: Ingestor,
+    def __init__(self, database: Database | Path | str, sources: Path, *, ingestor: Ingestor,
                  max_upload_bytes: int, max_queued: int = 20,
                  after_publish: Callable[[str], str | None] | None = None) -> None:
         self.sources = sources

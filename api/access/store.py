@@ -1,5 +1,5 @@
-"""What access is stored: each course's visibility, and the API keys (SQLite, in the
-service's database file, tables ``course_access`` and ``api_keys``).
+"""What access is stored: each course's visibility, and the API keys (tables
+``course_access`` and ``api_keys`` of the service's database, shared by every replica).
 
 An API key is ``sh-<id>-<secret>``. Only the secret's SHA-256 is kept (the secret is 256
 random bits, so a fast hash is enough), the whole key is shown once, when it is made, and
@@ -12,39 +12,23 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
+from sqlalchemy import insert, select, update
+
 from api.access.policy import KeyGrant, Scope
 from ingest.catalog import validate_course_id
+from studyhall.core.database import Database
 from studyhall.core.errors import InvalidRequest, NotFound, StudyhallError
+from studyhall.core.schema import api_keys, course_access
 from studyhall.core.settings import Visibility
 
 KEY_PREFIX = "sh-"
 _TOUCH_EVERY_S = 60  # last-used time is written at most once a minute per key
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS course_access (
-    course TEXT PRIMARY KEY,
-    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'lms', 'private')),
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    secret_sha256 TEXT NOT NULL,
-    name TEXT NOT NULL,
-    courses TEXT NOT NULL,             -- JSON list of course ids
-    scope TEXT NOT NULL CHECK (scope IN ('read', 'instruct')),
-    created_at REAL NOT NULL,
-    created_by TEXT NOT NULL,
-    last_used_at REAL,
-    revoked_at REAL
-);
-"""
 
 
 class InvalidKey(StudyhallError):
@@ -78,32 +62,27 @@ class NewKey:
 
 
 class AccessStore:
-    def __init__(self, database: Path, *, default_visibility: Visibility = "lms") -> None:
-        self.path = Path(database)
+    def __init__(self, database: Database | Path | str, *,
+                 default_visibility: Visibility = "lms") -> None:
+        self.db = Database.of(database)
         self.default_visibility = default_visibility
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
 
     # --- course visibility ---------------------------------------------------------
 
     def visibility(self, course: str) -> Visibility:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT visibility FROM course_access WHERE course = ?",
-                             (course,)).fetchone()
-        return row[0] if row else self.default_visibility
+        with self.db.connect() as db:
+            found = db.execute(select(course_access.c.visibility)
+                               .where(course_access.c.course == course)).scalar()
+        return found or self.default_visibility
 
     def set_visibility(self, course: str, visibility: str) -> Visibility:
         validate_course_id(course)
         if visibility not in get_args(Visibility):
             raise InvalidRequest("visibility", f"visibility must be one of "
                                  f"{', '.join(get_args(Visibility))}, got {visibility!r}")
-        with closing(self._connect()) as db, db:
-            db.execute("INSERT OR REPLACE INTO course_access VALUES (?, ?, ?)",
-                       (course, visibility, time.time()))
+        row = {"course": course, "visibility": visibility, "updated_at": time.time()}
+        with self.db.begin() as db:
+            db.execute(self.db.upsert(course_access, row, keys=["course"]))
         return visibility  # type: ignore[return-value]
 
     # --- API keys -------------------------------------------------------------------
@@ -121,34 +100,34 @@ class AccessStore:
         key = ApiKey(id=key_id, name=name, courses=tuple(dict.fromkeys(courses)),
                      scope=scope, created_at=time.time(),  # type: ignore[arg-type]
                      created_by=created_by)
-        with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO api_keys (id, secret_sha256, name, courses, scope, "
-                       "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (key.id, _digest(secret), key.name, json.dumps(list(key.courses)),
-                        key.scope, key.created_at, created_by))
+        with self.db.begin() as db:
+            db.execute(insert(api_keys).values(
+                id=key.id, secret_sha256=_digest(secret), name=key.name,
+                courses=json.dumps(list(key.courses)), scope=key.scope,
+                created_at=key.created_at, created_by=created_by))
         return NewKey(key=key, token=f"{KEY_PREFIX}{key_id}-{secret}")
 
     def verify(self, token: str) -> ApiKey:
         """The live key ``token`` is, or :class:`InvalidKey` saying why it is not."""
         key_id, _, secret = token.removeprefix(KEY_PREFIX).partition("-")
         row = self._row(key_id) if key_id and secret else None
-        if row is None or not hmac.compare_digest(row[1], _digest(secret)):
+        if row is None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
             raise InvalidKey("unknown API key")
         key = _key(row)
         if key.revoked_at is not None:
             raise InvalidKey(f"API key {key.id} was revoked")
         if key.last_used_at is None or time.time() - key.last_used_at > _TOUCH_EVERY_S:
-            with closing(self._connect()) as db, db:
-                db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?",
-                           (time.time(), key.id))
+            with self.db.begin() as db:
+                db.execute(update(api_keys).where(api_keys.c.id == key.id)
+                           .values(last_used_at=time.time()))
         return key
 
     def revoke(self, key_id: str) -> ApiKey:
         key = self.key(key_id)
         if key.revoked_at is None:
-            with closing(self._connect()) as db, db:
-                db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?",
-                           (time.time(), key_id))
+            with self.db.begin() as db:
+                db.execute(update(api_keys).where(api_keys.c.id == key_id)
+                           .values(revoked_at=time.time()))
         return self.key(key_id)
 
     def key(self, key_id: str) -> ApiKey:
@@ -159,14 +138,14 @@ class AccessStore:
 
     def keys(self, course: str | None = None) -> list[ApiKey]:
         """Every key, newest first; with ``course``, the keys that reach it."""
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM api_keys ORDER BY created_at DESC").fetchall()
+        with self.db.connect() as db:
+            rows = db.execute(select(api_keys).order_by(api_keys.c.created_at.desc())).all()
         found = [_key(row) for row in rows]
         return [k for k in found if course is None or course in k.courses]
 
     def _row(self, key_id: str):
-        with closing(self._connect()) as db:
-            return db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        with self.db.connect() as db:
+            return db.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
 
 
 def _digest(secret: str) -> str:
@@ -174,7 +153,6 @@ def _digest(secret: str) -> str:
 
 
 def _key(row) -> ApiKey:
-    key_id, _, name, courses, scope, created, created_by, used, revoked = row
-    return ApiKey(id=key_id, name=name, courses=tuple(json.loads(courses)), scope=scope,
-                  created_at=created, created_by=created_by, last_used_at=used,
-                  revoked_at=revoked)
+    return ApiKey(id=row.id, name=row.name, courses=tuple(json.loads(row.courses)),
+                  scope=row.scope, created_at=row.created_at, created_by=row.created_by,
+                  last_used_at=row.last_used_at, revoked_at=row.revoked_at)

@@ -1,4 +1,4 @@
-"""The LMS platforms this tool trusts, in the service's SQLite file (table ``lti_platforms``).
+"""The LMS platforms this tool trusts, in the service's database (table ``lti_platforms``).
 
 A platform is identified by ``(issuer, client_id)``: one LMS may register the tool more than
 once. Each names the deployments it may launch from, its OIDC and key endpoints, which
@@ -12,30 +12,17 @@ Platform URLs must be https, except on localhost.
 from __future__ import annotations
 
 import json
-import sqlite3
 import tomllib
-from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
 
 from ingest.catalog import validate_course_id
+from studyhall.core.database import Database
+from studyhall.core.schema import lti_platforms
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS lti_platforms (
-    issuer TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    deployment_ids TEXT NOT NULL,
-    auth_login_url TEXT NOT NULL,
-    auth_token_url TEXT,
-    jwks_url TEXT NOT NULL,
-    context_courses TEXT NOT NULL,
-    default_course TEXT,
-    page_origins TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (issuer, client_id)
-);
-"""
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -113,54 +100,45 @@ class Platform(BaseModel):
 
 
 class PlatformRegistry:
-    def __init__(self, database: Path) -> None:
-        self.path = Path(database)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(lti_platforms)")}
-            if "page_origins" not in columns:  # a database from before page origins
-                db.execute("ALTER TABLE lti_platforms ADD COLUMN page_origins TEXT NOT NULL "
-                           "DEFAULT '[]'")
+    def __init__(self, database: Database | Path | str) -> None:
+        self.db = Database.of(database)
 
     def add(self, platform: Platform) -> Platform:
         """Store ``platform``, replacing the one with the same (issuer, client_id)."""
-        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
-            db.execute(
-                "INSERT OR REPLACE INTO lti_platforms (issuer, client_id, deployment_ids, "
-                "auth_login_url, auth_token_url, jwks_url, context_courses, default_course, "
-                "page_origins) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (platform.issuer, platform.client_id, json.dumps(platform.deployment_ids),
-                 platform.auth_login_url, platform.auth_token_url, platform.jwks_url,
-                 json.dumps(platform.context_courses), platform.default_course,
-                 json.dumps(platform.page_origins)),
-            )
+        row = {"issuer": platform.issuer, "client_id": platform.client_id,
+               "deployment_ids": json.dumps(platform.deployment_ids),
+               "auth_login_url": platform.auth_login_url,
+               "auth_token_url": platform.auth_token_url, "jwks_url": platform.jwks_url,
+               "context_courses": json.dumps(platform.context_courses),
+               "default_course": platform.default_course,
+               "page_origins": json.dumps(platform.page_origins)}
+        with self.db.begin() as db:
+            db.execute(self.db.upsert(lti_platforms, row, keys=["issuer", "client_id"]))
         return platform
 
     def get(self, issuer: str, client_id: str) -> Platform | None:
-        rows = self._select("WHERE issuer = ? AND client_id = ?", (issuer, client_id))
+        rows = self._select(lti_platforms.c.issuer == issuer,
+                            lti_platforms.c.client_id == client_id)
         return rows[0] if rows else None
 
     def for_issuer(self, issuer: str) -> list[Platform]:
-        return self._select("WHERE issuer = ?", (issuer,))
+        return self._select(lti_platforms.c.issuer == issuer)
 
     def list(self) -> list[Platform]:
-        return self._select("", ())
+        return self._select()
 
-    def _select(self, where: str, args: tuple) -> list[Platform]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            rows = db.execute(
-                "SELECT issuer, client_id, deployment_ids, auth_login_url, auth_token_url, "
-                f"jwks_url, context_courses, default_course, page_origins FROM lti_platforms "
-                f"{where} ORDER BY issuer, client_id", args
-            ).fetchall()
+    def _select(self, *where) -> list[Platform]:
+        table = lti_platforms
+        with self.db.connect() as db:
+            rows = db.execute(select(table).where(*where)
+                              .order_by(table.c.issuer, table.c.client_id)).all()
         return [
-            Platform(issuer=issuer, client_id=client_id, deployment_ids=json.loads(deployments),
-                     auth_login_url=login, auth_token_url=token, jwks_url=jwks,
-                     context_courses=json.loads(courses), default_course=default,
-                     page_origins=json.loads(origins))
-            for issuer, client_id, deployments, login, token, jwks, courses, default, origins
-            in rows
+            Platform(issuer=r.issuer, client_id=r.client_id,
+                     deployment_ids=json.loads(r.deployment_ids),
+                     auth_login_url=r.auth_login_url, auth_token_url=r.auth_token_url,
+                     jwks_url=r.jwks_url, context_courses=json.loads(r.context_courses),
+                     default_course=r.default_course, page_origins=json.loads(r.page_origins))
+            for r in rows
         ]
 
     def page_origins(self, course: str) -> list[str]:
@@ -173,7 +151,7 @@ class PlatformRegistry:
 
 
 def add_platform(
-    database: Path,
+    database: Database | Path | str,
     *,
     issuer: str,
     client_id: str,

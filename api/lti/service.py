@@ -14,6 +14,7 @@ from api.lti.launch import Launch, LaunchValidator
 from api.lti.logins import Login, LoginStore
 from api.lti.platforms import Platform, PlatformRegistry, origin_of
 from api.lti.sessions import LtiSession, SessionSigner
+from studyhall.core.database import Database
 
 
 class LtiService:
@@ -25,9 +26,9 @@ class LtiService:
     request, fine without a reverse proxy.
     """
 
-    def __init__(self, database: Path, data_dir: Path, public_base_url: str | None = None, *,
-                 session_ttl_s: int = 3600, login_ttl_s: float = 600,
-                 jwks_refresh_cooldown_s: float = 5,
+    def __init__(self, database: Database | Path | str, data_dir: Path,
+                 public_base_url: str | None = None, *, session_ttl_s: int = 3600,
+                 login_ttl_s: float = 600, jwks_refresh_cooldown_s: float = 5,
                  course_title: Callable[[str], str | None] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None

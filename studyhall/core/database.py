@@ -20,11 +20,11 @@ from __future__ import annotations
 import fcntl
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, Table, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -99,6 +99,18 @@ class Database:
 
             return engine
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+    def insert(self, table: Table):
+        """The engine's own INSERT, which knows ``on_conflict_do_update`` / ``_do_nothing``
+        (SQLite and PostgreSQL spell ON CONFLICT the same; SQLAlchemy has it per dialect)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (sqlite if self.is_sqlite else postgresql).insert(table)
+
+    def upsert(self, table: Table, row: dict, keys: Sequence[str]):
+        """``INSERT … ON CONFLICT (keys) DO UPDATE``: ``row`` replaces the row with its keys."""
+        return self.insert(table).values(**row).on_conflict_do_update(
+            index_elements=list(keys), set_={k: v for k, v in row.items() if k not in keys})
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

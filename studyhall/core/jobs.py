@@ -1,4 +1,4 @@
-"""Background jobs kept as rows of the service's SQLite file: the shape shared by eval jobs
+"""Background jobs kept as rows of the service's database: the shape shared by eval jobs
 (:mod:`eval.jobs`) and ingest jobs (:mod:`ingest.jobs`).
 
 A job is queued by inserting its row; one worker thread runs the jobs of a table one at a
@@ -6,20 +6,23 @@ time; progress and results are written to the row as they happen, so a client po
 Rows outlive the process: at start, a job that was queued or running when the service
 stopped is marked ``interrupted`` with the subclass's reason, never silently lost.
 
-A subclass names its ``TABLE`` and ``SCHEMA`` (with at least id, status, error, finished
-columns), the ``INTERRUPTED`` reason, and implements ``_run(job_id)`` and ``_row(row)``.
+A subclass names its ``TABLE`` (of :mod:`studyhall.core.schema`, with at least id, status,
+created, error, finished columns), the ``INTERRUPTED`` reason, and implements
+``_run(job_id)`` and ``_row(row)``.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 import time
-from contextlib import closing
+from collections.abc import Mapping
 from pathlib import Path
 
+from sqlalchemy import Table, func, insert, select, update
+
+from studyhall.core.database import Database
 from studyhall.core.errors import Busy, NotFound
 
 log = logging.getLogger(__name__)
@@ -30,53 +33,53 @@ class UnknownJob(NotFound):
 
 
 class BackgroundJobs:
-    TABLE: str
-    SCHEMA: str
+    TABLE: Table
     INTERRUPTED: str  # the error an unfinished job gets at the next start
     KIND: str = "job"  # for messages: "eval job", "ingest job"
 
-    def __init__(self, database: Path, *, max_queued: int = 20) -> None:
+    def __init__(self, database: Database | Path | str, *, max_queued: int = 20) -> None:
         self.max_queued = max_queued  # jobs of this table that may wait; more are refused
-        self.database = database
+        self.db = Database.of(database)
         self._queue: queue.Queue[str] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
-        database.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._db()) as db, db:
-            db.execute(self.SCHEMA)
+        table = self.TABLE
+        unfinished = table.c.status.in_(("queued", "running"))
+        with self.db.begin() as db:
             self.unfinished = [dict(r) for r in db.execute(
-                f"SELECT * FROM {self.TABLE} WHERE status IN ('queued', 'running')")]
-            db.execute(f"UPDATE {self.TABLE} SET status = 'interrupted', finished = ?, "
-                       "error = ? WHERE status IN ('queued', 'running')",
-                       (time.time(), self.INTERRUPTED))
-
-    def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.database, timeout=30)
-        db.row_factory = sqlite3.Row
-        return db
+                select(table).where(unfinished)).mappings()]
+            db.execute(update(table).where(unfinished).values(
+                status="interrupted", finished=time.time(), error=self.INTERRUPTED))
 
     def _insert(self, job_id: str, **columns) -> dict:
         """Add a queued job's row and hand it to the worker."""
-        names = ", ".join(["id", "status", "created", *columns])
-        marks = ", ".join("?" * (3 + len(columns)))
-        with closing(self._db()) as db:
-            (queued,) = db.execute(
-                f"SELECT COUNT(*) FROM {self.TABLE} WHERE status = 'queued'").fetchone()
+        table = self.TABLE
+        with self.db.connect() as db:
+            queued = db.execute(select(func.count()).select_from(table)
+                                .where(table.c.status == "queued")).scalar_one()
         if queued >= self.max_queued:
             raise Busy(60)  # a job takes minutes: come back in one
-        with closing(self._db()) as db, db:
-            db.execute(f"INSERT INTO {self.TABLE} ({names}) VALUES ({marks})",
-                       (job_id, "queued", time.time(), *columns.values()))
+        with self.db.begin() as db:
+            db.execute(insert(table).values(id=job_id, status="queued", created=time.time(),
+                                            **columns))
         self._queue.put(job_id)
         self._ensure_worker()
         return self.get(job_id)
 
     def get(self, job_id: str) -> dict:
-        with closing(self._db()) as db:
-            row = db.execute(f"SELECT * FROM {self.TABLE} WHERE id = ?", (job_id,)).fetchone()
+        with self.db.connect() as db:
+            row = db.execute(select(self.TABLE).where(self.TABLE.c.id == job_id)).mappings().first()
         if row is None:
             raise UnknownJob(f"no {self.KIND} {job_id!r}")
         return self._row(row)
+
+    def rows(self, course: str | None = None) -> list[dict]:
+        """Every job (of ``course``), newest first."""
+        query = select(self.TABLE).order_by(self.TABLE.c.created.desc())
+        if course is not None:
+            query = query.where(self.TABLE.c.course == course)
+        with self.db.connect() as db:
+            return [self._row(r) for r in db.execute(query).mappings()]
 
     def wait(self, job_id: str, timeout: float = 60.0) -> dict:
         """Block until the job ends (for tests and the CLI)."""
@@ -88,15 +91,13 @@ class BackgroundJobs:
         return job
 
     def _update(self, job_id: str, **fields) -> None:
-        names = ", ".join(f"{k} = ?" for k in fields)
-        with closing(self._db()) as db, db:
-            db.execute(f"UPDATE {self.TABLE} SET {names} WHERE id = ?",
-                       (*fields.values(), job_id))
+        with self.db.begin() as db:
+            db.execute(update(self.TABLE).where(self.TABLE.c.id == job_id).values(**fields))
 
     def _ensure_worker(self) -> None:
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name=self.TABLE,
+                self._worker = threading.Thread(target=self._work, name=self.TABLE.name,
                                                 daemon=True)
                 self._worker.start()
 
@@ -115,5 +116,5 @@ class BackgroundJobs:
     def _run(self, job_id: str) -> None:  # pragma: no cover - the subclass's work
         raise NotImplementedError
 
-    def _row(self, row: sqlite3.Row) -> dict:  # pragma: no cover
+    def _row(self, row: Mapping) -> dict:  # pragma: no cover
         raise NotImplementedError

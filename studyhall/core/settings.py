@@ -299,6 +299,10 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(
         None, description="Where model files are assembled (default: <data_dir>/models)."
     )
+    database_url: str | None = Field(
+        None, description="The service's state (conversations, jobs, LTI logins, API keys, "
+        "the answer cache): unset, a SQLite file in data_dir; postgresql://user@host/db for "
+        "several replicas sharing it.")
     embedder: str = Field(
         "sentence-transformers/all-MiniLM-L6-v2",
         description="Sentence-transformers model: a known packaged name or a local directory.",
@@ -331,8 +335,18 @@ class Settings(BaseSettings):
         return self.data_dir / "sources"
 
     @property
-    def database(self) -> Path:
-        return self.data_dir / "studyhall.sqlite"
+    def database(self) -> Path | str:
+        """What the stores open: the database URL, or the SQLite file in data_dir."""
+        return self.database_url or self.data_dir / "studyhall.sqlite"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(
+                ("sqlite:///", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("database_url must be sqlite:///path or postgresql://user@host/db, "
+                             f"got {value[:40]!r}")
+        return value
 
 
 # --- the settings as documentation (docs/settings.md is this table; a test compares) ---

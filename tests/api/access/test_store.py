@@ -1,21 +1,21 @@
-"""Course visibility and API keys in SQLite: keys are hashed, shown once, revocable, and
-record when they were last used."""
-
-import sqlite3
+"""Course visibility and API keys, on both engines: keys are hashed, shown once,
+revocable, and record when they were last used."""
 
 import pytest
+import sqlalchemy as sa
 
 from api.access.store import KEY_PREFIX, AccessStore, InvalidKey
 from studyhall.core.errors import NotFound, UsageError
 
 
 @pytest.fixture
-def store(tmp_path) -> AccessStore:
-    return AccessStore(tmp_path / "studyhall.sqlite")
+def store(database) -> AccessStore:
+    return AccessStore(database)
 
 
 def test_a_course_without_a_setting_has_the_default_visibility(tmp_path, store):
     assert store.visibility("gan") == "lms"
+    store.set_visibility("gan", "public")  # set twice: the second replaces the first
     assert AccessStore(tmp_path / "other.sqlite", default_visibility="public").visibility(
         "gan") == "public"
     store.set_visibility("gan", "private")
@@ -31,12 +31,12 @@ def test_a_bad_visibility_or_course_is_refused(store, course, visibility, messag
         store.set_visibility(course, visibility)
 
 
-def test_a_key_is_shown_once_and_stored_hashed(tmp_path, store):
+def test_a_key_is_shown_once_and_stored_hashed(database, store):
     made = store.create_key(name="course site", courses=["gan"], scope="read", created_by="cli")
     assert made.token.startswith(f"{KEY_PREFIX}{made.key.id}-")
     secret = made.token.rsplit("-", 1)[1]
-    with sqlite3.connect(tmp_path / "studyhall.sqlite") as db:
-        stored = db.execute("SELECT * FROM api_keys").fetchall()
+    with database.connect() as db:
+        stored = db.execute(sa.text("SELECT * FROM api_keys")).all()
     assert secret not in repr(stored) and made.token not in repr(stored)
     assert store.verify(made.token).id == made.key.id
     assert store.key(made.key.id).last_used_at is not None

@@ -116,10 +116,9 @@ def service(tmp_path, platform) -> LtiService:
 def tool_app(service: LtiService) -> FastAPI:
     """The LTI routes, and ``/whoami``: the session a request's headers carry."""
     app = FastAPI()
-    database = service.platforms.path
     app.state.lti = service
-    app.state.access = AccessStore(database)
-    app.state.services = build_services(Settings(data_dir=database.parent))
+    app.state.access = AccessStore(service.platforms.db)
+    app.state.services = build_services(Settings(data_dir=service.data_dir))
     install_error_handlers(app)
     app.include_router(lti_router)
 

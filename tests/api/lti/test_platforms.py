@@ -1,4 +1,4 @@
-"""The platform registry in SQLite, and platforms files in JSON or TOML."""
+"""The platform registry on both engines, and platforms files in JSON or TOML."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ MOODLE = {
 }
 
 
-def test_added_platform_is_found_by_issuer_and_client_id(tmp_path):
-    database = tmp_path / "studyhall.sqlite"
+def test_added_platform_is_found_by_issuer_and_client_id(database):
     added = add_platform(database, **MOODLE)
 
     registry = PlatformRegistry(database)
@@ -28,15 +27,13 @@ def test_added_platform_is_found_by_issuer_and_client_id(tmp_path):
     assert registry.list() == [added]
 
 
-def test_adding_the_same_platform_again_replaces_it(tmp_path):
-    database = tmp_path / "studyhall.sqlite"
+def test_adding_the_same_platform_again_replaces_it(database):
     add_platform(database, **MOODLE)
     add_platform(database, **MOODLE | {"deployment_ids": ["3"]})
     assert [p.deployment_ids for p in PlatformRegistry(database).list()] == [["3"]]
 
 
-def test_one_issuer_may_hold_several_registrations(tmp_path):
-    database = tmp_path / "studyhall.sqlite"
+def test_one_issuer_may_hold_several_registrations(database):
     add_platform(database, **MOODLE)
     add_platform(database, **MOODLE | {"client_id": "def456"})
     assert len(PlatformRegistry(database).for_issuer(MOODLE["issuer"])) == 2
@@ -48,8 +45,7 @@ def test_http_is_allowed_on_localhost_only(tmp_path):
     assert local.jwks_url.startswith("http://127.0.0.1")
 
 
-def test_page_origins_default_to_the_auth_host_and_are_kept(tmp_path):
-    database = tmp_path / "studyhall.sqlite"
+def test_page_origins_default_to_the_auth_host_and_are_kept(database):
     assert add_platform(database, **MOODLE).page_origins == ["https://moodle.example.edu"]
     canvas = add_platform(database, **MOODLE | {
         "client_id": "canvas", "page_origins": ["https://school.instructure.com/"]})
