@@ -45,11 +45,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The servers the multi-machine tests start themselves, from Debian's packages: PostgreSQL
-# (the shared database). Installed once; nothing is left running.
+# (the shared database), Redis (the job queue), HAProxy (the load balancer). Installed
+# once; nothing is left running.
 services:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		echo "installing Debian's postgresql for the database tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server && command -v haproxy; } \
+		>/dev/null 2>&1 || { echo "installing Debian's postgresql, redis-server and haproxy"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		postgresql redis-server haproxy; }
 
 # The bundled course is public, so a newcomer can try it at once; new courses default to lms.
 ingest: setup

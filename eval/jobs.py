@@ -23,7 +23,7 @@ from eval.retrieval import COMPARED
 from retriever.service import RetrievalConfig
 from studyhall.core.database import Database
 from studyhall.core.errors import Busy
-from studyhall.core.jobs import BackgroundJobs, UnknownJob
+from studyhall.core.jobs import BackgroundJobs, JobQueue, UnknownJob
 from studyhall.core.schema import eval_jobs
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,9 @@ class EvalJobs(BackgroundJobs):
     KIND = "eval job"
 
     def __init__(self, database: Database | Path | str, reports: Path, *, search,
-                 answers: Callable[[], Any], data_dir: Path, max_queued: int = 20) -> None:
-        super().__init__(database, max_queued=max_queued)
+                 answers: Callable[[], Any], data_dir: Path, max_queued: int = 20,
+                 queue: JobQueue | None = None) -> None:
+        super().__init__(database, max_queued=max_queued, queue=queue)
         self.reports = reports
         self.search = search
         self.answers = answers  # built on first use: it loads the model

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.store import MANIFEST, Manifest, fsync_dir, read_manifest
+from studyhall.core.database import Database
 from studyhall.core.errors import Conflict, NotFound, UsageError
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,17 @@ def validate_course_id(course_id: str) -> str:
 
 
 class Catalog:
-    def __init__(self, courses_dir: Path, *, keep_versions: int = 2) -> None:
+    """A folder of courses, each a ``CURRENT`` file naming its published version.
+
+    ``database``: the service's database, when several machines share the folder (NFS,
+    an object-store mount): an ingest then holds the course's advisory lock there too, so
+    two machines never publish into one course at once (a file lock holds on one)."""
+
+    def __init__(self, courses_dir: Path, *, keep_versions: int = 2,
+                 database: Database | None = None) -> None:
         self.root = Path(courses_dir)
         self.keep_versions = keep_versions
+        self.database = database
 
     def course_dir(self, course_id: str) -> Path:
         return self.root / validate_course_id(course_id)
@@ -116,7 +125,14 @@ class Catalog:
                     f"another ingest into course {course_id!r} is running; try again when it ends"
                 ) from None
             try:
-                yield
+                if self.database is None:
+                    yield
+                    return
+                with self.database.try_lock(f"course {course_id}") as taken:
+                    if not taken:
+                        raise CourseBusy(f"another machine is ingesting into course "
+                                         f"{course_id!r}; try again when it ends")
+                    yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

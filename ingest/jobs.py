@@ -40,7 +40,7 @@ from ingest.store import read_manifest
 from ingest.uploads import clean_names, inspect, remove, save_files
 from studyhall.core.database import Database
 from studyhall.core.hashing import sha256_file
-from studyhall.core.jobs import BackgroundJobs
+from studyhall.core.jobs import BackgroundJobs, JobQueue
 from studyhall.core.schema import ingest_jobs
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class IngestJobs(BackgroundJobs):
     KIND = "ingest job"
 
     def __init__(self, database: Database | Path | str, sources: Path, *, ingestor: Ingestor,
-                 max_upload_bytes: int, max_queued: int = 20,
+                 max_upload_bytes: int, max_queued: int = 20, queue: JobQueue | None = None,
                  after_publish: Callable[[str], str | None] | None = None) -> None:
         self.sources = sources
         self.ingestor = ingestor
@@ -64,9 +64,7 @@ class IngestJobs(BackgroundJobs):
         # (a course gate refitted, say) is kept in the job's report as ``after``
         self.after_publish = after_publish
         self.max_upload_bytes = max_upload_bytes
-        super().__init__(database, max_queued=max_queued)
-        for job in self.unfinished:
-            self._recover(job)
+        super().__init__(database, max_queued=max_queued, queue=queue)
 
     def folder(self, course: str) -> Path:
         """The course's folder of uploaded files."""

@@ -21,6 +21,7 @@ from retriever.bm25 import Bm25Retriever
 from retriever.dense import DenseRetriever, QueryEncoder
 from retriever.hybrid import HybridRetriever
 from retriever.mmr import mmr as mmr_rerank
+from studyhall.core.database import Database
 from studyhall.core.errors import InvalidRequest, QueryTooLong, text_problem
 from studyhall.core.settings import RetrievalMode, Settings
 
@@ -74,7 +75,8 @@ class SearchService:
             settings.embedder, batch_size=settings.ingest.embed_batch_size
         )
         self.catalog = catalog or Catalog(
-            settings.courses_dir, keep_versions=settings.ingest.keep_versions
+            settings.courses_dir, keep_versions=settings.ingest.keep_versions,
+            database=Database.of(settings.database) if settings.shared else None,
         )
         self.encode = QueryEncoder(self.embedder)
         self._indexes: dict[str, CourseIndex] = {}

@@ -26,7 +26,9 @@ from generator.conversations import ConversationStore
 from ingest.jobs import IngestJobs
 from ingest.pipeline import Ingestor
 from retriever.service import SearchService
+from studyhall.core.jobs import BackgroundJobs
 from studyhall.core.settings import Settings
+from studyhall.core.workers import RedisQueue
 
 T = TypeVar("T")
 
@@ -42,7 +44,7 @@ class Services:
         self.demos = demos
         self.ingestor = ingestor
         self._build_answers = answers
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a part may be built from another (jobs: the queue)
         self._built: dict[str, object] = {}
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
@@ -59,12 +61,18 @@ class Services:
         return self._once("answers", self._build_answers)
 
     @property
+    def jobs_queue(self) -> RedisQueue | None:
+        """The Redis queue workers take jobs from, when ``queue_url`` is set."""
+        url = self.settings.queue_url
+        return self._once("jobs_queue", lambda: RedisQueue(url)) if url else None
+
+    @property
     def evals(self) -> EvalJobs:
         settings = self.settings
         return self._once("evals", lambda: EvalJobs(
             settings.database, settings.data_dir / "evals" / "jobs", search=self.search,
             answers=lambda: self.answers, data_dir=settings.data_dir,
-            max_queued=settings.server.max_queued_jobs))
+            max_queued=settings.server.max_queued_jobs, queue=self.jobs_queue))
 
     def refit_gate(self, course: str) -> Refit | None:
         """After an ingest (a command or an upload): a course grown or shrunk by more than
@@ -90,7 +98,11 @@ class Services:
         return self._once("ingest_jobs", lambda: IngestJobs(
             settings.database, settings.sources_dir, ingestor=self.ingestor,
             max_upload_bytes=settings.server.max_upload_bytes,
-            max_queued=settings.server.max_queued_jobs, after_publish=self._after_upload))
+            max_queued=settings.server.max_queued_jobs, after_publish=self._after_upload,
+            queue=self.jobs_queue))
+
+    def job_tables(self) -> dict[str, BackgroundJobs]:
+        return {"ingest_jobs": self.ingest_jobs, "eval_jobs": self.evals}
 
 
 def build_services(settings: Settings, *, search: SearchService | None = None,
@@ -117,3 +129,17 @@ def build_services(settings: Settings, *, search: SearchService | None = None,
     return Services(settings, search=search, demos=demos, ingestor=ingestor,
                     answers=build_answers)
 
+
+
+# --- what a `studyhall worker` process runs (studyhall/core/workers.py) -----------------
+
+_worker_services: Services | None = None
+
+
+def run_job(table: str, job_id: str) -> bool:
+    """Run one queued job in this worker process: the services are built once, from the
+    process's settings (``STUDYHALL_*``), and serve every job it takes after."""
+    global _worker_services
+    if _worker_services is None:
+        _worker_services = build_services(Settings())
+    return _worker_services.job_tables()[table].run(job_id)

@@ -1,5 +1,5 @@
 """Real servers from Debian's packages, started by the tests themselves (as the browser
-tests start chromium): PostgreSQL for now. `make test` installs the packages (`make
+tests start chromium): PostgreSQL and Redis. `make test` installs the packages (`make
 services`); a test that needs one and finds it missing fails and says how to get it."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,3 +76,30 @@ def new_database(server_url: str) -> str:
                          autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A Redis server of its own on a free loopback port, nothing persisted; its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("Redis is not installed: `make services` installs Debian's package")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        from redis import Redis
+
+        client = Redis.from_url(url)
+        for _ in range(200):
+            try:
+                if client.ping():
+                    break
+            except Exception:
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -7,7 +7,7 @@
     studyhall ask "why is GAN training unstable?" --course genai-basics   # answers.py
     studyhall chat --course genai-basics
     studyhall demos; studyhall demo gan --set steps=800                    # demos.py
-    studyhall serve --port 8000; studyhall mcp; studyhall warm -c ID        # serve.py
+    studyhall serve --port 8000; studyhall worker; studyhall mcp; studyhall warm -c ID  # serve.py
     studyhall eval retrieval --course genai-basics                         # evals.py
     studyhall lti add-platform …                                           # lti.py
     studyhall course visibility genai-basics public; studyhall keys create …  # access.py

@@ -31,6 +31,28 @@ def serve(
 
 
 @command(app)
+def worker(
+    burst: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
+    name: Annotated[str | None, typer.Option(help="The worker's name (default: random).")] = None,
+) -> None:
+    """Run ingest and eval jobs from the queue (queue_url), one at a time, until stopped;
+    any number of workers, on any machines that share the database and data_dir."""
+    from studyhall.core.workers import work
+
+    settings = load_settings()
+    if settings.queue_url is None:
+        raise typer.BadParameter("set STUDYHALL_QUEUE_URL (and STUDYHALL_DATABASE_URL): "
+                                 "without a queue the server runs its jobs itself",
+                                 param_hint="queue_url")
+    # a job left running by a worker that died is marked interrupted before new ones run
+    from studyhall.services import build_services
+
+    for jobs in build_services(settings).job_tables().values():
+        jobs.reap()
+    work(settings.queue_url, burst=burst, name=name)
+
+
+@command(app)
 def mcp() -> None:
     """Serve search_course, ask_course and the demos to an MCP client over stdio."""
     from api.mcp import build_mcp

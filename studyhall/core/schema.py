@@ -60,6 +60,13 @@ feedback = Table(
 
 # --- background jobs (studyhall/core/jobs.py; ingest/jobs.py, eval/jobs.py) --------------
 
+
+def job_runner_columns() -> tuple[Column, ...]:
+    """Who runs a job and when it last said it was alive (``studyhall worker`` processes
+    beat every few seconds; a running job whose beat stops is marked interrupted)."""
+    return (Column("worker", Text), Column("heartbeat", Double))
+
+
 ingest_jobs = Table(
     "ingest_jobs", metadata,
     Column("id", Text, primary_key=True),
@@ -74,6 +81,7 @@ ingest_jobs = Table(
     Column("created", Double, nullable=False),
     Column("started", Double),
     Column("finished", Double),
+    *job_runner_columns(),
 )
 
 eval_jobs = Table(
@@ -91,6 +99,7 @@ eval_jobs = Table(
     Column("created", Double, nullable=False),
     Column("started", Double),
     Column("finished", Double),
+    *job_runner_columns(),
 )
 
 # --- LTI (api/lti/) ----------------------------------------------------------------------

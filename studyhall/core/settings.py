@@ -299,6 +299,10 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(
         None, description="Where model files are assembled (default: <data_dir>/models)."
     )
+    queue_url: str | None = Field(
+        None, description="Redis (redis://host:port/0) feeding `studyhall worker` processes "
+        "with ingest and eval jobs; unset, the serving process runs them itself. Needs "
+        "database_url, so that workers and replicas see the same jobs.")
     database_url: str | None = Field(
         None, description="The service's state (conversations, jobs, LTI logins, API keys, "
         "the answer cache): unset, a SQLite file in data_dir; postgresql://user@host/db for "
@@ -335,9 +339,24 @@ class Settings(BaseSettings):
         return self.data_dir / "sources"
 
     @property
+    def shared(self) -> bool:
+        """Whether several processes (replicas, workers) share the state: a database URL."""
+        return self.database_url is not None
+
+    @property
     def database(self) -> Path | str:
         """What the stores open: the database URL, or the SQLite file in data_dir."""
         return self.database_url or self.data_dir / "studyhall.sqlite"
+
+    @model_validator(mode="after")
+    def _queue_needs_database(self) -> Settings:
+        if self.queue_url is not None and self.database_url is None:
+            raise ValueError("queue_url needs database_url: workers on other machines cannot "
+                             "read this machine's SQLite file")
+        if self.queue_url is not None and not self.queue_url.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError(f"queue_url must be redis://host:port/db, got {self.queue_url!r}")
+        return self
 
     @field_validator("database_url")
     @classmethod

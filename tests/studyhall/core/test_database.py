@@ -25,7 +25,7 @@ def test_the_migrated_database_matches_the_schema(database):
     assert differences == []
     with database.connect() as connection:
         (version,) = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-    assert version[0] == "0001"
+    assert version[0] == "0002"
 
 
 def test_a_database_from_before_migrations_is_taken_up_in_place(tmp_path: Path):
