@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup lock audit browser services run ingest test lint bench eval eval-peer eval-retrieval docs clean
+.PHONY: setup lock audit browser services cluster run ingest test lint bench eval eval-peer eval-retrieval docs clean
 
 setup: $(STAMP)
 
@@ -60,6 +60,11 @@ ingest: setup
 
 run: ingest
 	$(BIN)/studyhall serve --host $(HOST) --port $(PORT)
+
+# The multi-machine topology on this machine (deploy/cluster.py, docs/deploy.md): HAProxy on
+# :8080 before two replicas, PostgreSQL, Redis, a worker and a model server. Ctrl-C stops it.
+cluster: ingest services
+	$(BIN)/python -m deploy.cluster --port 8080
 
 # ruff, and the import contracts between the layers (pyproject.toml, [tool.importlinter])
 lint: setup

@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.lti = LtiService(settings.database, settings.data_dir, settings.server.public_url)
     app.state.access = AccessStore(settings.database,
                                    default_visibility=settings.access.default_visibility)
-    app.state.limits = RateLimits(settings.access)
+    app.state.limits = RateLimits(settings.access,
+                                  storage_url=settings.access.limits_url or settings.queue_url)
     install_error_handlers(app)
     # Uploads get their own limit; max_body_bytes on top leaves room for the form's envelope.
     app.add_middleware(UploadBodyLimit, max_bytes=settings.server.max_body_bytes,

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGES = ("studyhall", "ingest", "retriever", "generator", "api", "eval", "demos", "bench",
-            "corpus")
+            "corpus", "deploy")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # Below api/ a string may mention a route in prose, but none may start with one of its paths.
 API_PATHS = ("/v1/", "/v1", "/lti/", "/mcp", "/static/", "/embed.js", "/instructor", "/healthz")

@@ -2,8 +2,9 @@
 each client address (for anonymous callers) has its own budget per route family. Over
 it: 429 with ``Retry-After``, the seconds until the window lets the next request in.
 
-The counters live in memory, in this process (``limits``' moving window); several
-replicas share them through a common storage (issue 17).
+The counters (``limits``' moving window) live in this process's memory by default; with a
+Redis URL (``access.limits_url``, else ``queue_url``) they live there, so a caller's budget
+is one budget across every replica behind the load balancer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from typing import Literal
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from api.access.callers import Caller
@@ -35,8 +36,9 @@ class RateLimited(StudyhallError):
 
 
 class RateLimits:
-    def __init__(self, settings: AccessSettings) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, settings: AccessSettings, storage_url: str | None = None) -> None:
+        storage = storage_from_string(storage_url) if storage_url else MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(storage)
         self._items: dict[Family, RateLimitItem] = {
             "answers": parse(settings.answers_rate), "search": parse(settings.search_rate),
             "demos": parse(settings.demos_rate)}

@@ -236,6 +236,10 @@ class AccessSettings(BaseModel):
     default_visibility: Visibility = Field(
         "lms", description="Visibility of a course nobody has set one for (`studyhall course "
         "visibility ID public|lms|private` sets one).")
+    limits_url: str | None = Field(
+        None, description="Where the rate-limit counters live, so replicas share them: a "
+        "redis://host:port/db URL (default: queue_url's Redis when set, else this process's "
+        "memory).")
     answers_rate: str = Field(
         "20/minute", description="Answers one caller (an API key, an LTI user, or an "
         "anonymous client address) may ask for (/v1/ask, chat completions, MCP ask_course); "

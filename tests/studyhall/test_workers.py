@@ -120,3 +120,18 @@ def test_a_worker_killed_mid_ingest_leaves_the_job_interrupted_and_the_old_versi
     assert again.wait(timeout=300) == 0
     assert a.ingest_jobs.get(job["id"])["status"] == "interrupted"
     assert a.search.catalog.current_version("tiny") == before
+
+
+def test_two_replicas_spend_one_rate_limit_budget_in_redis(redis):
+    from api.access.callers import Caller
+    from api.access.ratelimit import RateLimited, RateLimits
+    from studyhall.core.settings import AccessSettings
+
+    access = AccessSettings(answers_rate="3/minute")
+    a, b = RateLimits(access, storage_url=redis), RateLimits(access, storage_url=redis)
+    caller = Caller(client="203.0.113.9", address="203.0.113.9")
+    a.hit("answers", caller)
+    b.hit("answers", caller)
+    a.hit("answers", caller)
+    with pytest.raises(RateLimited, match="3/minute"):
+        b.hit("answers", caller)  # the fourth, on the other replica: over the one budget
