@@ -1,6 +1,7 @@
-"""The openai backend over two real model servers (llama-cpp-python's OpenAI-compatible
-server, a serving engine nobody here wrote, with the default model): a grounded answer,
-two students on two servers, a server killed, a student who leaves during the prompt."""
+"""The openai backend over real model servers (llama-cpp-python's OpenAI-compatible server,
+a serving engine nobody here wrote): a grounded answer from the default model; and, on two
+servers of the tiny model (quick), two students on two servers, a server killed, a student
+who leaves during the prompt."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ import pytest
 from generator.answer import AnswerService
 from generator.backends.openai import OpenAIGenerator
 from generator.base import ChatMessage, GenerationParams
+from generator.models import resolve_model
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +34,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model_path, port: int) -> subprocess.Popen:
+def start_server(model_path, port: int, alias: str = "default") -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
-         "--model_alias", "default", "--host", "127.0.0.1", "--port", str(port),
+         "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "4096", "--n_threads", "1", "--verbose", "false"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -53,11 +56,10 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 180.0) -
     raise RuntimeError(f"the model server at {url} did not start in {seconds:.0f} s")
 
 
-@pytest.fixture(scope="module")
-def model_servers(bundled_answers) -> Iterator[tuple[list[str], list[subprocess.Popen]]]:
-    model_path = bundled_answers.generator.model_path
-    ports = [free_port(), free_port()]
-    processes = [start_server(model_path, port) for port in ports]
+@contextmanager
+def servers(model_path, count: int, alias: str) -> Iterator[tuple[list[str], list]]:
+    ports = [free_port() for _ in range(count)]
+    processes = [start_server(model_path, port, alias) for port in ports]
     urls = [f"http://127.0.0.1:{port}/v1" for port in ports]
     try:
         for url, process in zip(urls, processes, strict=True):
@@ -70,9 +72,21 @@ def model_servers(bundled_answers) -> Iterator[tuple[list[str], list[subprocess.
                 process.wait(timeout=30)
 
 
-def test_a_grounded_answer_through_two_model_servers(model_servers, bundled_answers):
-    urls, _ = model_servers
-    backend = OpenAIGenerator(urls, "default", context_window=4096)
+@pytest.fixture(scope="module")
+def default_server(bundled_answers):
+    with servers(bundled_answers.generator.model_path, 1, "default") as (urls, _):
+        yield urls
+
+
+@pytest.fixture(scope="module")
+def model_servers(models_dir) -> Iterator[tuple[list[str], list[subprocess.Popen]]]:
+    """Two servers of the tiny model, for what does not need a good answer."""
+    with servers(resolve_model("tiny", models_dir), 2, "default") as found:
+        yield found
+
+
+def test_a_grounded_answer_from_a_model_server(default_server, bundled_answers):
+    backend = OpenAIGenerator(default_server, "default", context_window=4096)
     service = AnswerService(bundled_answers.settings, bundled_answers.search, backend)
     answer = service.ask("What does the discriminator do in a GAN?", "genai-basics",
                          history=[])
@@ -102,7 +116,7 @@ def test_two_students_at_once_are_served_by_the_two_servers(model_servers):
 def test_a_student_who_leaves_during_the_prompt_frees_the_server(model_servers):
     urls, _ = model_servers
     backend = OpenAIGenerator(urls[:1], "default")
-    long_prompt = [ChatMessage("user", "Summarise: " + "the generator makes images. " * 300)]
+    long_prompt = [ChatMessage("user", "Summarise: " + "the generator makes images. " * 120)]
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
     assert list(backend.stream(long_prompt, GenerationParams(max_tokens=200), cancel)) == []
