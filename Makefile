@@ -82,6 +82,7 @@ bench: setup
 	$(BIN)/python -m bench.demo_timings
 	$(BIN)/python -m bench.injections
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.cluster
 
 # The answer eval asks the model every question of the bundled set: about 25 minutes on 2 cores.
 eval: ingest

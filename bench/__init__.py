@@ -12,6 +12,8 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
   model, on the set the guard was tuned on and on a held-out set;
 - :mod:`bench.load`: 50 chat and 10 search clients against a real server, with the model
   at the server's priority and niced;
+- :mod:`bench.cluster`: one replica against two behind HAProxy, the same model server
+  (answers per minute, search p50/p99), on the topology of `make cluster`;
 - :mod:`bench.audit`: a blind grading packet of two answer reports, and its score;
 - :mod:`bench.prompt_coverage`, :mod:`bench.glossary_probe`: probes that size a change
   before a whole answer eval;

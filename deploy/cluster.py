@@ -34,11 +34,13 @@ class Cluster:
     def __init__(self, data_dir: Path, *, model: str = "default", replicas: int = 2,
                  workers: int = 1, port: int | None = None,
                  admin_token: str = "cluster-admin-token-local",
-                 models_dir: Path | None = None, log_dir: Path | None = None) -> None:
+                 models_dir: Path | None = None, log_dir: Path | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.data_dir, self.model, self.port = Path(data_dir).resolve(), model, port
         self.replica_count, self.worker_count = replicas, workers
         self.admin_token = admin_token
         self.models_dir = models_dir
+        self.settings = settings or {}  # more STUDYHALL_* for every studyhall process
         self.log_dir = Path(log_dir or self.data_dir / "cluster-logs")
         self._stack = ExitStack()
         self.replicas: list[subprocess.Popen | None] = []
@@ -66,7 +68,10 @@ class Cluster:
         process = self._spawn("model-server", [
             sys.executable, "-m", "llama_cpp.server", "--model", str(path),
             "--model_alias", self.model, "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", "4096"], dict(os.environ))
+            "--n_ctx", "4096",
+            # it writes one answer at a time, and by default a second request cuts the
+            # first short (its stream ends without a finish reason): queue them instead
+            "--interrupt_requests", "false"], dict(os.environ))
         url = f"http://127.0.0.1:{port}/v1"
         wait_http(f"{url}/models", 300, process)
         return url
@@ -117,8 +122,12 @@ class Cluster:
                         "STUDYHALL_GENERATOR__BACKEND": "openai",
                         "STUDYHALL_GENERATOR__BASE_URL": model_url,
                         "STUDYHALL_GENERATOR__MODEL": self.model,
-                        "STUDYHALL_SERVER__ADMIN_TOKEN": self.admin_token}
+                        "STUDYHALL_SERVER__ADMIN_TOKEN": self.admin_token, **self.settings}
             self.database_url, self.queue_url, self.model_url = database, queue, model_url
+            # the address platforms and browsers reach: the balancer, whichever replica
+            # answers (an LTI login's target and its launch must name the same tool)
+            self.port = self.port or free_port()
+            self.env["STUDYHALL_SERVER__PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
             self.replica_ports = [free_port() for _ in range(self.replica_count)]
             self.replicas = [None] * self.replica_count
             for n in range(self.replica_count):
@@ -145,6 +154,12 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the process the way Ctrl-C does, so every server is stopped on the way
+    out (Python's default for SIGTERM exits without unwinding)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8080, help="the balancer's port")
@@ -153,6 +168,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("STUDYHALL_DATA_DIR", ".studyhall")))
     args = parser.parse_args()
+    stop_on_sigterm()
     with Cluster(args.data_dir, model=args.model, replicas=args.replicas,
                  port=args.port) as cluster:
         # the course visibility lives in the database: the bundled course is public here too

@@ -24,7 +24,8 @@ from deploy.local import free_port, wait_http
 from ingest.catalog import Catalog
 from ingest.pipeline import Ingestor
 from studyhall.core.settings import IngestSettings
-from tests.conftest import ROOT, write_small_course
+from tests.api.lti.conftest import CLIENT_ID, DEPLOYMENT, ISSUER, FakePlatform, new_key
+from tests.conftest import ROOT, serving, write_small_course
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +40,7 @@ class Topology:
     a: str  # one replica
     b: str  # another (the same server in the single-process default)
     database: str  # what the rows are in
+    studyhall: object  # runs a studyhall command against the topology's state
     cluster: Cluster | None = None
 
 
@@ -57,22 +59,28 @@ def topology(request, tmp_path_factory, real_embedder, models_dir):
         with Cluster(data, model="tiny", models_dir=models_dir, admin_token=ADMIN) as cluster:
             cluster.studyhall("course", "visibility", "tiny", "public")
             yield Topology("cluster", cluster.url, cluster.replica_url(0),
-                           cluster.replica_url(1), cluster.database_url, cluster)
+                           cluster.replica_url(1), cluster.database_url, cluster.studyhall,
+                           cluster)
         return
     # the default: one process, a SQLite file, its own job thread, the model in-process
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STUDYHALL_DATA_DIR": str(data),
            "STUDYHALL_MODELS_DIR": str(models_dir), "STUDYHALL_GENERATOR__MODEL": "tiny",
            "STUDYHALL_SERVER__ADMIN_TOKEN": ADMIN}
-    subprocess.run([sys.executable, "-m", "studyhall.cli", "course", "visibility", "tiny",
-                    "public"], env=env, cwd=ROOT, check=True, capture_output=True)
+
+    def studyhall(*arguments: str) -> str:
+        return subprocess.run([sys.executable, "-m", "studyhall.cli", *arguments], env=env,
+                              cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+    studyhall("course", "visibility", "tiny", "public")
     server = subprocess.Popen([sys.executable, "-m", "studyhall.cli", "serve", "--port",
                                str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/healthz", 180, server)
-        yield Topology("single", url, url, url, f"sqlite:///{data / 'studyhall.sqlite'}")
+        yield Topology("single", url, url, url, f"sqlite:///{data / 'studyhall.sqlite'}",
+                       studyhall)
     finally:
         _stop(server)
 
@@ -120,6 +128,38 @@ def test_an_upload_is_ingested_and_served_by_every_replica(topology):
         found = httpx.post(f"{base}/v1/search", json={"query": "how does diffusion undo noise",
                                                       "course": "tiny", "k": 3}).json()
         assert "diffusion.md" in json.dumps(found)
+
+
+@pytest.fixture(scope="module")
+def lms():
+    """An LMS nobody's replica is: its keys, its JWKS over real HTTP on loopback."""
+    from fastapi import FastAPI
+
+    app, holder = FastAPI(), {}
+    app.get("/jwks")(lambda: holder["platform"].jwks())
+    with serving(app) as base:
+        holder["platform"] = FakePlatform(base, new_key())
+        yield holder["platform"]
+
+
+def test_an_lti_login_on_one_replica_is_launched_on_the_other_and_replayed_on_neither(
+        topology, lms):
+    topology.studyhall("lti", "add-platform", "--issuer", ISSUER, "--client-id", CLIENT_ID,
+                       "--deployment-id", DEPLOYMENT, "--auth-login-url", lms.auth_login_url,
+                       "--jwks-url", lms.jwks_url, "--default-course", "tiny")
+    login = httpx.get(f"{topology.a}/lti/login", params={
+        "iss": ISSUER, "login_hint": "user-7", "client_id": CLIENT_ID,
+        "lti_deployment_id": DEPLOYMENT,
+        "target_link_uri": f"{topology.balancer}/lti/launch"})
+    assert login.status_code == 302, login.text
+    auth = dict(httpx.URL(login.headers["location"]).params)
+    launch = {"id_token": lms.id_token(auth["nonce"]), "state": auth["state"]}
+    launched = httpx.post(f"{topology.b}/lti/launch", data=launch)
+    assert launched.status_code == 200, launched.text
+    assert 'name="studyhall-lti"' in launched.text  # a session for the tab
+    for replica in (topology.a, topology.b):  # the same launch again, on either
+        replayed = httpx.post(f"{replica}/lti/launch", data=launch)
+        assert replayed.status_code == 401 and "already used" in replayed.text
 
 
 def serving_replica(cluster: Cluster) -> int | None:

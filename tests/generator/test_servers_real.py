@@ -38,7 +38,8 @@ def start_server(model_path, port: int, alias: str = "default") -> subprocess.Po
     return subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
          "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--n_threads", "1", "--verbose", "false"],
+         "--n_ctx", "4096", "--n_threads", "1", "--verbose", "false",
+         "--interrupt_requests", "false"],  # queue a second request, do not cut the first
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
