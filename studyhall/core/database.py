@@ -31,7 +31,6 @@ from sqlalchemy.exc import ArgumentError
 from studyhall.core.errors import UsageError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-_LOCK_ID = zlib.crc32(b"studyhall migrations")  # the advisory lock key on PostgreSQL
 
 
 def sqlite_url(path: Path) -> str:
@@ -128,7 +127,8 @@ class Database:
         """Bring the schema to the newest version (once per process and URL)."""
         if self.url in self._migrated:
             return
-        with self._guard, self._migration_lock():
+        # across processes: two replicas starting together do not both run the migrations
+        with self._guard, self.advisory_lock("studyhall migrations"):
             if self.url in self._migrated:
                 return
             from alembic import command
@@ -140,30 +140,6 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
             self._migrated.add(self.url)
-
-    @contextmanager
-    def _migration_lock(self) -> Iterator[None]:
-        """Across processes: PostgreSQL's advisory lock (any machine), a file lock beside a
-        SQLite file (one machine, which is all a SQLite file serves)."""
-        if self.is_sqlite:
-            path = make_url(self.url).database
-            if not path or path == ":memory:":
-                yield
-                return
-            with open(f"{path}.migrate-lock", "a") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-            return
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_ID})
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_ID})
-                connection.commit()
 
     @contextmanager
     def try_lock(self, name: str) -> Iterator[bool]:
@@ -188,7 +164,10 @@ class Database:
         a course's version, say); on SQLite, by one process on this machine."""
         key = zlib.crc32(name.encode())
         if self.is_sqlite:
-            path = make_url(self.url).database or "studyhall"
+            path = make_url(self.url).database
+            if not path or path == ":memory:":  # one process's own database
+                yield
+                return
             with open(f"{path}.{key:08x}.lock", "a") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 try:
