@@ -136,10 +136,17 @@ def build_services(settings: Settings, *, search: SearchService | None = None,
 _worker_services: Services | None = None
 
 
-def run_job(table: str, job_id: str) -> bool:
-    """Run one queued job in this worker process: the services are built once, from the
-    process's settings (``STUDYHALL_*``), and serve every job it takes after."""
+def worker_services(settings: Settings | None = None) -> Services:
+    """The services of this worker process, built once (from ``settings``, else from the
+    environment) and kept for every job it takes; opening their job tables marks jobs
+    whose worker stopped beating interrupted."""
     global _worker_services
     if _worker_services is None:
-        _worker_services = build_services(Settings())
-    return _worker_services.job_tables()[table].run(job_id)
+        _worker_services = build_services(settings or Settings())
+        _worker_services.job_tables()
+    return _worker_services
+
+
+def run_job(table: str, job_id: str) -> bool:
+    """Run one queued job in this worker process (what RQ calls)."""
+    return worker_services().job_tables()[table].run(job_id)

@@ -27,7 +27,6 @@ class OpenAIGenerator:
                  connect_timeout: float = 5.0, retries: int = 2, server_limit: int = 4) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self.pool = ServerPool(urls, limit=server_limit, wait_s=timeout)
-        self.base_url = urls[0]
         self.name = model
         self.context_window = context_window
         self.api_key = api_key
@@ -104,6 +103,7 @@ class OpenAIGenerator:
             raise Unavailable("no model server answered (" + "; ".join(failures) + ")")
 
     def servers(self) -> list[dict[str, object]]:
+        """Each server's URL, load and health, as the pool sees them now."""
         return self.pool.snapshot()
 
 
@@ -172,8 +172,6 @@ class _Reading:
             try:
                 item = self.pieces_.get(timeout=0.05)
             except queue.Empty:
-                if self.cancel.is_set():
-                    return
                 continue
             if item is _END:
                 return

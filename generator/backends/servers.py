@@ -99,7 +99,7 @@ class ServerPool:
             self._room.notify()
 
     def snapshot(self) -> list[dict[str, object]]:
-        """Each server's URL, load and health, for the health page."""
+        """Each server's URL, load and health (what the backend's ``servers()`` shows)."""
         now = time.monotonic()
         with self._room:
             return [{"url": s.url, "in_flight": s.in_flight, "served": s.served,

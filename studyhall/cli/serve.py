@@ -44,11 +44,11 @@ def worker(
         raise typer.BadParameter("set STUDYHALL_QUEUE_URL (and STUDYHALL_DATABASE_URL): "
                                  "without a queue the server runs its jobs itself",
                                  param_hint="queue_url")
-    # a job left running by a worker that died is marked interrupted before new ones run
-    from studyhall.services import build_services
+    # built now, once: a job left running by a worker that died is marked interrupted
+    # before new ones run, and every job this worker takes reuses these services
+    from studyhall.services import worker_services
 
-    for jobs in build_services(settings).job_tables().values():
-        jobs.reap()
+    worker_services(settings)
     work(settings.queue_url, burst=burst, name=name)
 
 

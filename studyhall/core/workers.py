@@ -34,9 +34,6 @@ class RedisQueue:
         self.queue.enqueue(RUN_JOB, table, job_id, job_id=f"{table}-{job_id}",
                            job_timeout=JOB_TIMEOUT_S, result_ttl=3600, failure_ttl=86400)
 
-    def waiting(self) -> int:
-        return len(self.queue)
-
 
 def work(url: str, *, burst: bool = False, name: str | None = None) -> bool:
     """Run jobs from the queue until stopped (SIGTERM/SIGINT finish the job at hand;
