@@ -26,7 +26,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,10 +125,9 @@ class Catalog:
                     f"another ingest into course {course_id!r} is running; try again when it ends"
                 ) from None
             try:
-                if self.database is None:
-                    yield
-                    return
-                with self.database.try_lock(f"course {course_id}") as taken:
+                machines = (self.database.try_lock(f"course {course_id}") if self.database
+                            else nullcontext(True))
+                with machines as taken:
                     if not taken:
                         raise CourseBusy(f"another machine is ingesting into course "
                                          f"{course_id!r}; try again when it ends")
