@@ -1,7 +1,7 @@
 """Eval jobs: an instructor starts a retrieval or answer eval of a course, follows its
 progress and reads its report, over HTTP.
 
-Jobs are rows in the service's SQLite file, so they outlive the process: a job that was
+Jobs are rows in the service's database, so they outlive the process: a job that was
 queued or running when the service stopped is marked ``interrupted`` (with the reason) at
 the next start, never silently lost. One job runs at a time, in a background thread; an
 answer eval takes its turn in the model's queue question by question, so students keep

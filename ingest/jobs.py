@@ -1,10 +1,11 @@
 """Ingest jobs: files an instructor uploads join the course in the background, and the job
 says, file by file, what was added, replaced or skipped and why.
 
-Jobs are rows in the service's SQLite file (like :mod:`eval.jobs`), so they outlive the
+Jobs are rows in the service's database (like :mod:`eval.jobs`), so they outlive the
 process: a job that was queued or running when the service stopped is marked
 ``interrupted`` at the next start, never silently lost. One job runs at a time, in a
-background thread.
+background thread (or on ``studyhall worker`` processes); a job whose course another
+ingest is writing waits for it (its ``current`` says so) and then runs.
 
 Where the files go: ``<data_dir>/sources/<course>/``. An upload is first written to
 ``<course folder>/.incoming/<job id>/`` (a hidden folder, which ingestion never reads);
@@ -34,13 +35,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
-from ingest.catalog import validate_course_id
+from ingest.catalog import CourseBusy, validate_course_id
 from ingest.pipeline import IngestError, Ingestor, IngestReport
 from ingest.store import read_manifest
 from ingest.uploads import clean_names, inspect, remove, save_files
 from studyhall.core.database import Database
 from studyhall.core.hashing import sha256_file
-from studyhall.core.jobs import BackgroundJobs, JobQueue
+from studyhall.core.jobs import BackgroundJobs, JobQueue, Wait
 from studyhall.core.schema import ingest_jobs
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class IngestJobs(BackgroundJobs):
 
     def _failed(self, job_id: str, error: str) -> None:
         self._update(job_id, status="failed", current=None, error=error, finished=time.time())
+        remove(self._incoming(self.get(job_id)["course"], job_id))  # (one that waited kept them)
 
     def _row(self, row) -> dict:
         return _job_dict(row)
@@ -132,6 +134,7 @@ class IngestJobs(BackgroundJobs):
         folder, incoming = self.folder(course), self._incoming(course, job_id)
         self._update(job_id, status="running", started=time.time())
         files = {name: incoming / name for name in job["files"]}
+        waiting = False
         try:
             try:  # every file in one new version: all of them, or none
                 report = self.ingestor.ingest_files(
@@ -140,6 +143,10 @@ class IngestJobs(BackgroundJobs):
             except IngestError as exc:  # a new course whose files are all unreadable
                 report = IngestReport(course, skipped={
                     name: str(exc) for name in job["files"]})
+            except CourseBusy as exc:  # another ingest writes the course: this one waits
+                waiting = True
+                self._update(job_id, current=f"waiting: {exc}")
+                raise Wait(str(exc)) from None
             for name in job["files"]:  # published: keep the sources it was made from
                 if name not in report.skipped:
                     os.replace(incoming / name, folder / name)
@@ -152,7 +159,8 @@ class IngestJobs(BackgroundJobs):
                     result["after"] = f"published; the step after it failed: {exc}"
             self._update(job_id, done=len(files), report=json.dumps(result))
         finally:
-            remove(incoming)
+            if not waiting:  # a job that waits keeps its files for its turn
+                remove(incoming)
         self._update(job_id, status="done", current=None, finished=time.time())
 
 

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0  # how often a worker says it is still running a job
 STALE_S = 15.0  # a running job whose worker has not beaten for this long is interrupted
+RETRY_S = 2.0  # a job that must wait is tried again after this
+WAIT_LIMIT_S = 6 * 3600.0  # ...but not forever: one still waiting this long after it was
+# queued fails with the reason it waited
 
 
 class JobQueue(Protocol):
@@ -49,6 +52,11 @@ class JobQueue(Protocol):
 
 class UnknownJob(NotFound):
     pass
+
+
+class Wait(Exception):  # noqa: N818 - an instruction to the runner, not an error
+    """Raised by a job's ``_run`` before it changed anything, when it cannot start yet; the
+    message says what it waits for."""
 
 
 class BackgroundJobs:
@@ -109,12 +117,16 @@ class BackgroundJobs:
         with self.db.begin() as db:
             db.execute(insert(table).values(id=job_id, status="queued", created=time.time(),
                                             **columns))
+        self._put(job_id)
+        return self.get(job_id)
+
+    def _put(self, job_id: str) -> None:
+        """Hand a queued job to whoever runs jobs: the queue's workers, or this process's."""
         if self.jobs_queue is not None:
-            self.jobs_queue.enqueue(table.name, job_id)
+            self.jobs_queue.enqueue(self.TABLE.name, job_id)
         else:
             self._queue.put(job_id)
             self._ensure_worker()
-        return self.get(job_id)
 
     def get(self, job_id: str) -> dict:
         if self.jobs_queue is not None:
@@ -179,12 +191,30 @@ class BackgroundJobs:
         threading.Thread(target=beat, daemon=True, name=f"{table.name}-heartbeat").start()
         try:
             self._run(job_id)
+        except Wait as wait:
+            self._again_later(job_id, me, str(wait))
         except Exception as exc:  # a failed job is reported, the worker goes on
             log.exception("%s %s failed", self.KIND, job_id)
             self._failed(job_id, f"{type(exc).__name__}: {exc}")
         finally:
             done.set()
         return True
+
+    def _again_later(self, job_id: str, me: str, reason: str) -> None:
+        """A job that must wait: back to the end of the queue after ``RETRY_S`` (still
+        beating meanwhile, so nobody takes it for lost), or failed once it has waited
+        ``WAIT_LIMIT_S``."""
+        created = self.get(job_id)["created"]
+        if time.time() - created > WAIT_LIMIT_S:
+            self._failed(job_id, f"waited {WAIT_LIMIT_S / 3600:.0f} h without starting: {reason}")
+            return
+        log.info("%s %s waits: %s", self.KIND, job_id, reason)
+        time.sleep(RETRY_S)
+        table = self.TABLE
+        with self.db.begin() as db:
+            db.execute(update(table).where(table.c.id == job_id, table.c.worker == me)
+                       .values(status="queued", worker=None, heartbeat=None))
+        self._put(job_id)
 
     def _failed(self, job_id: str, error: str) -> None:
         self._update(job_id, status="failed", error=error, finished=time.time())

@@ -14,6 +14,8 @@ business, not RQ's (:mod:`studyhall.core.jobs`: claim, heartbeat, interrupted).
 
 from __future__ import annotations
 
+from secrets import token_hex
+
 QUEUE = "studyhall"
 RUN_JOB = "studyhall.services.run_job"  # what a worker calls: (table, job id)
 JOB_TIMEOUT_S = 6 * 3600  # RQ's own limit per job; a stuck one is the heartbeat's to find
@@ -31,7 +33,8 @@ class RedisQueue:
         self.queue = Queue(QUEUE, connection=self.connection)
 
     def enqueue(self, table: str, job_id: str) -> None:
-        self.queue.enqueue(RUN_JOB, table, job_id, job_id=f"{table}-{job_id}",
+        # one RQ job per try: a job that waits is put back while RQ still runs its try
+        self.queue.enqueue(RUN_JOB, table, job_id, job_id=f"{table}-{job_id}-{token_hex(3)}",
                            job_timeout=JOB_TIMEOUT_S, result_ttl=3600, failure_ttl=86400)
 
 

@@ -1,6 +1,7 @@
 """Run the studyhall CLI with one fault point armed: when the ingest reaches the named phase,
 print ``FAULT-POINT <phase>`` and wait there, so a test can kill the real process with
-SIGKILL at exactly that moment (tests/ingest/test_faults.py).
+SIGKILL at exactly that moment (tests/ingest/test_faults.py); with ``FAULT_POINT_RESUME``
+set to a path, it goes on once that file exists (a test holding an ingest mid-way).
 
     python tests/ingest/fault_points.py PHASE studyhall-arguments...
 
@@ -16,6 +17,7 @@ Phases, in the order an ingest meets them:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -24,8 +26,9 @@ PHASES = ("parsing", "embedding", "writing", "publishing", "moving")
 
 def reached(phase: str) -> None:
     print(f"FAULT-POINT {phase}", flush=True)
-    while True:  # the test kills the process here
-        time.sleep(3600)
+    resume = os.environ.get("FAULT_POINT_RESUME")  # a file: go on once it exists
+    while not (resume and os.path.exists(resume)):  # else the test kills the process here
+        time.sleep(0.1)
 
 
 def after(function, phase: str, nth: int = 1):
@@ -67,8 +70,6 @@ def arm(phase: str) -> None:
 
         catalog.fsync_dir = after(catalog.fsync_dir, phase)  # the first is right after rename
     elif phase == "moving":
-        import os
-
         from ingest import jobs
 
         class Os:

@@ -1,10 +1,12 @@
 """Ingest jobs outlive the process: interrupted, not lost; failures say why."""
 
 import io
+import time
 
 import pytest
 
 from ingest.jobs import IngestJobs
+from studyhall.core import jobs as job_rows
 
 
 @pytest.fixture
@@ -41,11 +43,34 @@ def test_a_job_the_service_stopped_in_is_reported_interrupted_not_lost(make_jobs
     assert not incoming.exists()
 
 
-def test_a_job_that_cannot_take_the_course_lock_fails_with_the_reason(make_jobs, catalog):
+def test_a_job_whose_course_is_being_written_waits_for_it_then_lands(
+        make_jobs, catalog, monkeypatch):
+    monkeypatch.setattr(job_rows, "RETRY_S", 0.1)
     jobs = make_jobs()
     with catalog.lock("tiny"):  # `studyhall ingest` is writing the course
-        done = jobs.wait(jobs.submit("tiny", lesson())["id"])
-    assert done["status"] == "failed" and "another ingest" in done["error"]
+        job = jobs.submit("tiny", lesson())
+        deadline = time.monotonic() + 30
+        while not (jobs.get(job["id"])["current"] or "").startswith("waiting"):
+            assert time.monotonic() < deadline, jobs.get(job["id"])
+            time.sleep(0.05)
+        time.sleep(0.3)  # it tries again, and waits again, while the lock is held
+        waiting = jobs.get(job["id"])
+        assert waiting["status"] in ("queued", "running") and "another ingest" in waiting["current"]
+    done = jobs.wait(job["id"])
+    assert done["status"] == "done" and done["report"]["added"] == ["extra.md"], done
+    assert catalog.current_version("tiny").name == done["report"]["version"]
+
+
+def test_a_job_that_waits_too_long_fails_with_what_it_waited_for(make_jobs, catalog, settings,
+                                                                 monkeypatch):
+    monkeypatch.setattr(job_rows, "RETRY_S", 0.05)
+    monkeypatch.setattr(job_rows, "WAIT_LIMIT_S", 0.5)
+    jobs = make_jobs()
+    with catalog.lock("tiny"):
+        done = jobs.wait(jobs.submit("tiny", lesson())["id"], timeout=30)
+    assert done["status"] == "failed" and "without starting" in done["error"]
+    assert "another ingest" in done["error"]
+    assert not (settings.sources_dir / "tiny" / ".incoming" / done["id"]).exists()
 
 
 def test_an_upload_of_several_files_is_one_new_version(make_jobs, catalog):

@@ -1,7 +1,8 @@
 """Jobs on several machines' worth of processes: two replicas (services over one
 PostgreSQL database and one data directory) and `studyhall worker` processes fed by a
 real Redis, all started here. An upload taken by one replica is ingested by a worker and
-served by both; a second upload to the same course waits its turn; a worker killed
+served by both; a second upload to the same course waits its turn (with one worker, and
+with two: the second waits for the first's course lock); a worker killed
 mid-ingest leaves the job interrupted, the previous version serving, and nothing run twice.
 """
 
@@ -88,6 +89,42 @@ def test_a_second_upload_to_the_same_course_waits_and_both_land(cluster):
     done = worker(env, "--burst")
     assert done.wait(timeout=300) == 0, done.stdout.read()
     assert [a.ingest_jobs.get(j["id"])["status"] for j in (first, second)] == ["done", "done"]
+    sources = {hit.chunk.source for hit in b.search.search("VAE diffusion", "tiny", k=10)}
+    assert {"diffusion.md", "vae.md"} <= sources
+
+
+def test_with_two_workers_the_second_upload_waits_for_the_first_then_both_land(
+        cluster, tmp_path):
+    _, env, (a, b) = cluster
+    resume = tmp_path / "resume"
+    first = upload(a, "diffusion.md", LESSON)
+    # worker one holds the course mid-ingest (its vectors computed, nothing published)
+    one = worker({**env, "FAULT_POINT_RESUME": str(resume)}, phase="embedding")
+    two = None
+    try:
+        for line in one.stdout:
+            if line.startswith("FAULT-POINT embedding"):
+                break
+        second = upload(b, "vae.md", b"# VAE\n\nA VAE encodes to a distribution.\n")
+        two = worker(env)
+        deadline = time.monotonic() + 120
+        while not (b.ingest_jobs.get(second["id"])["current"] or "").startswith("waiting"):
+            assert time.monotonic() < deadline, b.ingest_jobs.get(second["id"])
+            time.sleep(0.2)
+        waiting = a.ingest_jobs.get(second["id"])
+        assert waiting["status"] in ("queued", "running") and "another" in waiting["current"]
+        assert a.ingest_jobs.get(first["id"])["status"] == "running"
+        resume.touch()  # worker one goes on and publishes; the waiting job then runs
+        for job in (first, second):
+            assert a.ingest_jobs.wait(job["id"], timeout=300)["status"] == "done"
+    finally:
+        for process in (one, two):
+            if process is not None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+    reports = [b.ingest_jobs.get(j["id"])["report"] for j in (first, second)]
+    assert [r["added"] for r in reports] == [["diffusion.md"], ["vae.md"]]
+    assert reports[0]["version"] < reports[1]["version"]  # one after the other
     sources = {hit.chunk.source for hit in b.search.search("VAE diffusion", "tiny", k=10)}
     assert {"diffusion.md", "vae.md"} <= sources
 
