@@ -327,10 +327,11 @@ class EvalParams(BaseModel):
 class EvalJobOut(BaseModel):
     id: str
     course: str
-    kind: Literal["retrieval", "answers"]
+    kind: Literal["retrieval", "answers", "draft", "warm"]
     params: EvalParams
     status: Literal["queued", "running", "done", "failed", "interrupted"]
-    done: int = Field(description="Questions (answers) or configurations (retrieval) done.")
+    done: int = Field(description="Questions (answers, warm), configurations (retrieval) or "
+                                  "passages (draft) done.")
     total: int
     summary: dict[str, Any] | None = Field(description="The headline numbers, when done.")
     error: str | None
@@ -342,7 +343,8 @@ class EvalJobOut(BaseModel):
 
     @classmethod
     def from_job(cls, job: dict[str, Any]) -> EvalJobOut:
-        report = report_urls(job["id"]) if job["status"] == "done" else None
+        report = (report_urls(job["id"]) if job["status"] == "done" and job["kind"] != "warm"
+                  else None)
         return cls(**job, report=report)
 
 

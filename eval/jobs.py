@@ -1,5 +1,8 @@
 """Eval jobs: an instructor starts a retrieval or answer eval of a course, follows its
-progress and reads its report, over HTTP.
+progress and reads its report, over HTTP. Two more course jobs ride on the same rows:
+``draft`` (a question set drafted from the course's passages with the model, for the
+instructor to review) and ``warm`` (the KV cache of the sources its questions retrieve,
+:mod:`eval.warm`), so with a queue they too run on workers, not in the API process.
 
 Jobs are rows in the service's database, so they outlive the process: a job that was
 queued or running when the service stopped is marked ``interrupted`` (with the reason) at
@@ -22,13 +25,15 @@ from eval.datasets import Question, course_dataset, load_questions
 from eval.retrieval import COMPARED
 from retriever.service import RetrievalConfig
 from studyhall.core.database import Database
-from studyhall.core.errors import Busy
+from studyhall.core.errors import Busy, InvalidRequest
 from studyhall.core.jobs import BackgroundJobs, JobQueue, UnknownJob
 from studyhall.core.schema import eval_jobs
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["retrieval", "answers"]
+Kind = Literal["retrieval", "answers", "draft", "warm"]
+DRAFT_PASSAGES = 20  # passages a draft job writes questions from, unless told
+REPORTED = ("retrieval", "answers", "draft")  # the kinds that write a report
 
 
 class EvalJobs(BackgroundJobs):
@@ -51,10 +56,16 @@ class EvalJobs(BackgroundJobs):
               configs: list[str] | None = None) -> dict:
         """Check the request now (unknown course, no question set → raise), then queue it."""
         self.search.index(course)  # UnknownCourse → 404
-        questions = load_questions(course_dataset(self.data_dir, course), course=course)
         params = {"limit": limit, "configs": list(configs or COMPARED)}
-        total = (len(params["configs"]) if kind == "retrieval"
-                 else len(questions[:limit] if limit else questions))
+        if kind == "draft":  # from the passages: no question set needed
+            total = limit or DRAFT_PASSAGES
+        else:
+            questions = load_questions(course_dataset(self.data_dir, course), course=course)
+            total = (len(params["configs"]) if kind == "retrieval"
+                     else len(questions[:limit] if limit else questions))
+        if kind == "warm" and not self.answers().settings.generator.kv_reuse:
+            raise InvalidRequest("kind", "warm computes the KV cache generator.kv_reuse "
+                                 "reads, and kv_reuse is off on this service")
         return self._insert(uuid.uuid4().hex[:12], course=course, kind=kind,
                             params=json.dumps(params), total=total)
 
@@ -63,7 +74,8 @@ class EvalJobs(BackgroundJobs):
 
     def report_file(self, job_id: str, name: str) -> Path | None:
         job = self.get(job_id)
-        if job["status"] != "done" or name not in ("report.html", "report.md", "report.json"):
+        if (job["status"] != "done" or job["kind"] not in REPORTED
+                or name not in ("report.html", "report.md", "report.json")):
             return None
         path = self.reports / job_id / name
         return path if path.is_file() else None
@@ -79,8 +91,20 @@ class EvalJobs(BackgroundJobs):
         job = self.get(job_id)
         course, params = job["course"], job["params"]
         self._update(job_id, status="running", started=time.time())
-        questions = load_questions(course_dataset(self.data_dir, course), course=course)
         out = self.reports / job_id
+        if job["kind"] == "draft":
+            self._update(job_id, status="done", report_dir=str(out), finished=time.time(),
+                         summary=json.dumps(self._draft(job_id, course, out, job["total"])))
+            return
+        questions = load_questions(course_dataset(self.data_dir, course), course=course)
+        if job["kind"] == "warm":
+            from eval.warm import warm_course
+
+            warmed = warm_course(self.answers(), course, questions[: params["limit"] or None],
+                                 progress=lambda n, total: self._update(job_id, done=n))
+            self._update(job_id, status="done", summary=json.dumps(warmed.summary()),
+                         done=job["total"], finished=time.time())
+            return
         if job["kind"] == "retrieval":
             results = self._retrieval(job_id, course, questions, params["configs"])
             write_retrieval_report(results, out, title=course)
@@ -93,6 +117,28 @@ class EvalJobs(BackgroundJobs):
             summary = {k: v for k, v in report.to_dict().items() if k != "records"}
         self._update(job_id, status="done", summary=json.dumps(summary), report_dir=str(out),
                      finished=time.time())
+
+    def _draft(self, job_id: str, course: str, out: Path, count: int) -> dict:
+        """Draft questions from ``count`` of the course's passages, each a turn in the
+        model's queue like a student's; saved as the course's questions.draft.jsonl (for
+        the instructor to review and rename questions.jsonl) and as the job's report."""
+        from eval.generate import draft_questions, pick_chunks
+        from eval.report import write_draft_report
+
+        service = self.answers()
+        index = self.search.index(course)
+        count = len(pick_chunks(index.chunks, count))  # fewer if few passages are long enough
+        self._update(job_id, total=count)
+        drafts = list(draft_questions(_Queued(service), course, index.manifest.title,
+                                      index.chunks, count=count,
+                                      progress=lambda n, total: self._update(job_id, done=n)))
+        target = self.data_dir / "evals" / course / "questions.draft.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts),
+                          encoding="utf-8")
+        write_draft_report(drafts, out, title=course)
+        return {"drafts": len(drafts), "passages": count,
+                "saved_as": str(target.relative_to(self.data_dir))}
 
     def _retrieval(self, job_id: str, course: str, questions: list[Question],
                    configs: list[str]):
@@ -122,6 +168,27 @@ class EvalJobs(BackgroundJobs):
 
         return evaluate_answers(ask, questions,
                                 progress=lambda n, total, _: self._update(job_id, done=n))
+
+
+class _Queued:
+    """The answer service's model, reached through its queue as a student reaches it (a
+    draft job waits its turn instead of taking the model from the class)."""
+
+    def __init__(self, service) -> None:
+        self.service = service
+
+    def stream(self, messages, params):
+        while True:
+            try:
+                ticket = self.service.queue.enter()
+                break
+            except Busy as busy:
+                time.sleep(busy.retry_after)
+        try:
+            with ticket:
+                yield from self.service.generator.stream(messages, params)
+        finally:
+            ticket.leave()
 
 
 def _job_dict(row) -> dict:

@@ -155,3 +155,16 @@ def write_answer_report(report: AnswerReport, out: Path, *, title: str) -> dict[
               for r in report.records if not r.answerable and not r.refused]
     data = {"kind": "answers", **report.to_dict()}
     return _write(out, "report", data, "\n".join(lines), figures, f"Answer eval: {title}")
+
+
+def write_draft_report(drafts: list[dict], out: Path, *, title: str) -> dict[str, Path]:
+    """The questions a draft job wrote, each with its key fact and the passage it came from,
+    for the instructor to review."""
+    lines = [f"{len(drafts)} draft questions, each from one passage of the course. Review "
+             "them (fix, drop, add key facts), then save the set as "
+             "`evals/<course>/questions.jsonl` to use it in evals.", "",
+             "| id | question | key fact | from |", "|---|---|---|---|"]
+    lines += [f"| {d['id']} | {_cell(d['question'])} | {_cell('; '.join(d['key_facts']))} | "
+              f"{_cell(d['source'])} |" for d in drafts]
+    data = {"kind": "draft", "questions": drafts}
+    return _write(out, "report", data, "\n".join(lines), [], f"Draft question set: {title}")

@@ -23,9 +23,14 @@ MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8
 
 class EvalBody(BaseModel):
     course: Text = Field(description="Course id, see GET /v1/courses.")
-    kind: Literal["retrieval", "answers"] = Field(
-        description="retrieval: seconds, no model; answers: every question through the model.")
-    limit: int | None = Field(None, ge=1, le=10000, description="Only the first N questions.")
+    kind: Literal["retrieval", "answers", "draft", "warm"] = Field(
+        description="retrieval: seconds, no model; answers: every question through the model; "
+                    "draft: a question set drafted from the course's passages, for review "
+                    "(its report lists them); warm: the KV cache of the sources the questions "
+                    "retrieve, for generator.kv_reuse.")
+    limit: int | None = Field(None, ge=1, le=10000, description=(
+        "Only the first N questions; for draft, the passages to draft from (default 20, at "
+        "most 500)."))
     configs: list[Literal[CONFIGS]] | None = Field(  # type: ignore[valid-type]
         None, min_length=1, description="Retrieval configurations to compare.")
 
@@ -33,9 +38,12 @@ class EvalBody(BaseModel):
 @router.post("", status_code=202, response_model=EvalJobOut,
              responses=errors(400, 401, 403, 404, 413, 422, 503))
 def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobOut:
-    """Queue an eval of a course on its question set; poll ``GET /v1/evals/{id}``. Needs an
-    LTI instructor session of the course or the admin token."""
+    """Queue an eval of a course on its question set, a question set's draft or a KV
+    warm-up; poll ``GET /v1/evals/{id}``. Needs an LTI instructor session of the course or
+    the admin token."""
     caller.require_instructor(body.course)
+    if body.kind == "draft" and body.limit is not None and body.limit > 500:
+        raise InvalidRequest("limit", "a draft job drafts from at most 500 passages")
     return EvalJobOut.from_job(
         jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs))
 

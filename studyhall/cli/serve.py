@@ -70,10 +70,8 @@ def warm(
     first, within generator.kv_budget_mb, and keep it beside the published version: a
     server with generator.kv_reuse on reads it instead of computing it for the first
     students. Says what it chose and how much space it took."""
-    from collections import Counter
-
     from eval.datasets import default_dataset, load_questions
-    from generator.prompts import split_block
+    from eval.warm import warm_course
     from studyhall.services import build_services
 
     settings = load_settings()
@@ -82,28 +80,6 @@ def warm(
     answers = build_services(settings).answers
     if not hasattr(answers.generator, "warm"):
         raise typer.BadParameter("warming needs the llama_cpp backend", param_hint="backend")
-    index = answers.search.index(course)
     questions = load_questions(dataset or default_dataset(course), course=course)
-    prompts, shown = [], Counter()
-    for question in questions:
-        hits = answers.search.search(question.question, course, k=settings.answer.sources)
-        blocks = list(answers.fit(index, question.question, hits).blocks)
-        prompts.append(answers.strategy.messages(index.manifest.title, question.question, blocks))
-        shown.update(split_block(b)[1] for b in blocks)
-    # the prompts whose sources are shown most, first: the most useful KV goes in first
-    prompts.sort(key=lambda m: -sum(shown[text.removesuffix("\n\n")]
-                                    for text, reusable in m[-1].parts if reusable))
-    folder, budget = index.directory / "kv", settings.generator.kv_budget_mb * 2**20
-    encoded = reused = spent = 0
-    for messages in prompts:
-        if spent >= budget:
-            break
-        stats = answers.generator.warm(messages, folder)
-        encoded, reused = encoded + stats.blocks_encoded, reused + stats.blocks_reused
-        spent += stats.bytes_encoded
-    on_disk = sum(f.stat().st_size for f in folder.glob("*.kv"))
-    typer.echo(f"{course}: {len(shown)} distinct sources in the prompts of {len(questions)} "
-               f"questions; {encoded} encoded now, {reused} already kept; "
-               f"{len(list(folder.glob('*.kv')))} in {folder} ({on_disk / 2**20:.0f} MB, "
-               f"budget {settings.generator.kv_budget_mb} MB)")
+    typer.echo(warm_course(answers, course, questions).message())
 

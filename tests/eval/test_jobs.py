@@ -9,10 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from eval import generate
 from eval.jobs import EvalJobs
 from generator.answer import AnswerService
 from generator.conversations import ConversationStore
 from retriever.service import SearchService
+from studyhall.core.errors import InvalidRequest
 from studyhall.core.settings import AnswerSettings, ServerSettings
 from studyhall.services import build_services
 from tests.conftest import ScriptedGenerator
@@ -123,3 +125,88 @@ def test_eval_jobs_over_http(parts, ingestor, tmp_path):
         assert client.get("/v1/evals/000000000000").status_code == 404
         no_set = client.post("/v1/evals", json={"course": "bare", "kind": "answers"})
         assert no_set.status_code == 422 and "eval generate" in no_set.json()["detail"]
+        cold = client.post("/v1/evals", json={"course": "tiny", "kind": "warm"})
+        assert cold.status_code == 422 and "kv_reuse is off" in cold.json()["detail"][0]["msg"]
+        many = client.post("/v1/evals", json={"course": "tiny", "kind": "draft", "limit": 501})
+        assert many.status_code == 422 and "500 passages" in many.json()["detail"][0]["msg"]
+
+
+LONG_LESSON = """# Mode collapse
+
+""" + " ".join(["A generator trained against a discriminator can settle on a handful of "
+                "outputs that fool it, and that failure is called mode collapse."] * 3) + "\n"
+
+
+@pytest.fixture
+def long_course(ingestor, tmp_path):
+    folder = tmp_path / "long"
+    folder.mkdir()
+    (folder / "course.yaml").write_text("id: long\ntitle: Long lessons\n")
+    (folder / "collapse.md").write_text(LONG_LESSON)
+    ingestor.ingest(folder, "long")
+    return "long"
+
+
+def drafting_answers(settings, search) -> AnswerService:
+    reply = ("Question: What is mode collapse?\nKey fact: settle on a handful of outputs")
+    return AnswerService(settings, search, ScriptedGenerator(lambda m: reply),
+                         ConversationStore(settings.database))
+
+
+def test_a_draft_job_takes_turns_in_the_model_queue_and_saves_the_set_for_review(
+        parts, long_course, monkeypatch):
+    monkeypatch.setattr(generate, "MIN_WORDS", 10)  # the test settings' chunks are short
+    settings, search, _ = parts
+    answers = drafting_answers(settings, search)
+    entered = []
+    enter = answers.queue.enter
+    answers.queue.enter = lambda: entered.append(1) or enter()
+    jobs = make_jobs(settings, search, answers)
+    job = jobs.start(long_course, "draft", limit=3)  # no question set needed
+    assert job["total"] == 3
+    done = jobs.wait(job["id"])
+    assert done["status"] == "done", done
+    passages = len(answers.generator.calls)
+    assert passages >= 1 and len(entered) == passages  # each passage a turn, like a student's
+    assert done["summary"] == {"drafts": passages, "passages": 3,
+                               "saved_as": "evals/long/questions.draft.jsonl"}
+    saved = [json.loads(line) for line in
+             (settings.data_dir / "evals" / "long" / "questions.draft.jsonl").open()]
+    assert saved and all(d["draft"] and d["question"] == "What is mode collapse?" for d in saved)
+    report = json.loads(jobs.report_file(job["id"], "report.json").read_text())
+    assert report == {"kind": "draft", "questions": saved}
+    assert "What is mode collapse?" in jobs.report_file(job["id"], "report.md").read_text()
+
+
+class Warming(ScriptedGenerator):
+    """A generator that can warm: keeps one file per prompt, as the real one keeps KV."""
+
+    def warm(self, messages, folder):
+        from generator.backends.kv_reuse import ReuseStats
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{len(list(folder.glob('*.kv')))}.kv").write_bytes(b"\0" * 1024)
+        return ReuseStats(blocks_encoded=2, bytes_encoded=1024)
+
+
+def test_a_warm_job_is_refused_where_kv_reuse_is_off_and_runs_where_it_is_on(parts):
+    settings, search, answers = parts
+    jobs = make_jobs(settings, search, answers)
+    with pytest.raises(InvalidRequest, match="kv_reuse is off"):
+        jobs.start("tiny", "warm")
+    reusing = settings.model_copy(update={"generator": settings.generator.model_copy(
+        update={"kv_reuse": True})})
+    # a backend that cannot warm fails the job with the reason
+    plain = AnswerService(reusing, search, answers.generator, ConversationStore(settings.database))
+    failed = make_jobs(settings, search, plain)
+    job = failed.wait(failed.start("tiny", "warm")["id"])
+    assert job["status"] == "failed" and "llama_cpp backend" in job["error"]
+    warming = AnswerService(reusing, search, Warming(lambda m: ""),
+                            ConversationStore(settings.database))
+    jobs = make_jobs(settings, search, warming)
+    done = jobs.wait(jobs.start("tiny", "warm")["id"])
+    assert done["status"] == "done" and done["done"] == done["total"] == len(QUESTIONS)
+    assert done["summary"]["questions"] == len(QUESTIONS)
+    assert done["summary"]["encoded"] == 2 * len(QUESTIONS)
+    assert done["summary"]["files"] == len(QUESTIONS)
+    assert jobs.report_file(done["id"], "report.json") is None  # its summary says it all

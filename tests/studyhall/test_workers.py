@@ -159,6 +159,37 @@ def test_a_worker_killed_mid_ingest_leaves_the_job_interrupted_and_the_old_versi
     assert a.search.catalog.current_version("tiny") == before
 
 
+def test_eval_and_draft_jobs_run_on_a_worker_and_every_replica_reads_their_reports(
+        cluster, models_dir, tmp_path):
+    settings, env, (a, b) = cluster
+    questions = settings.data_dir / "evals" / "tiny" / "questions.jsonl"
+    questions.parent.mkdir(parents=True, exist_ok=True)
+    questions.write_text('{"id": "q1", "course": "tiny", "question": "what is mode collapse", '
+                         '"gold": [{"source": "gans.md"}], "key_facts": ["few outputs"]}\n')
+    long = tmp_path / "long"
+    long.mkdir()
+    (long / "course.yaml").write_text("id: long\ntitle: Long lessons\n")
+    (long / "collapse.md").write_text("# Mode collapse\n\n" + " ".join(
+        [f"Lesson part {n}: a generator trained against a discriminator can settle on a "
+         "handful of outputs that fool it, and that failure is called mode collapse."
+         for n in range(6)]) + "\n")
+    a.ingestor.ingest(long, "long")
+    retrieval = a.evals.start("tiny", "retrieval", configs=["bm25"])
+    draft = a.evals.start("long", "draft", limit=2)  # the model runs on the worker, not here
+    assert [b.evals.get(j["id"])["status"] for j in (retrieval, draft)] == ["queued", "queued"]
+    done = worker({**env, "STUDYHALL_MODELS_DIR": str(models_dir),
+                   "STUDYHALL_GENERATOR__MODEL": "tiny"}, "--burst")
+    assert done.wait(timeout=600) == 0, done.stdout.read()
+    for job in (retrieval, draft):
+        finished = b.evals.get(job["id"])
+        assert finished["status"] == "done" and finished["worker"], finished
+        assert b.evals.report_file(job["id"], "report.json").is_file()
+    drafted = b.evals.get(draft["id"])
+    assert drafted["done"] == drafted["total"] == drafted["summary"]["passages"] >= 1
+    assert (settings.data_dir / "evals" / "long" / "questions.draft.jsonl").is_file()
+    assert "answers" not in a._built  # neither replica loaded a model for them
+
+
 def test_two_replicas_spend_one_rate_limit_budget_in_redis(redis):
     from api.access.callers import Caller
     from api.access.ratelimit import RateLimited, RateLimits
