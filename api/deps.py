@@ -46,6 +46,7 @@ def get_ingest_jobs(request: Request) -> IngestJobs:
     return get_services(request).ingest_jobs
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]

@@ -235,10 +235,21 @@ class CoursesResponse(BaseModel):
     courses: list[CourseOut]
 
 
+class ModelServer(BaseModel):
+    url: str
+    in_flight: int = Field(description="Answers it is generating now.")
+    served: int = Field(description="Requests it has taken since this replica started.")
+    up: bool = Field(description="False while it is left out after a failure.")
+    failures: int = Field(description="Failures in a row; the back-off doubles with each.")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     courses: list[str]
     embedder: str
+    model_servers: list[ModelServer] | None = Field(
+        None, description="For the admin, with the openai backend: the model servers as "
+                          "this replica sees them.")
 
 
 class ModelCard(BaseModel):

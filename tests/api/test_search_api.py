@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_search_service
 from retriever.service import SearchService
-from studyhall.core.settings import ServerSettings
+from studyhall.core.settings import GeneratorSettings, ServerSettings
 
 
 @pytest.fixture
@@ -22,7 +22,22 @@ def client(settings, catalog, fake_embedder, ingestor, course_dir):
 
 def test_healthz_reports_courses(client):
     body = client.get("/healthz").json()
-    assert body == {"status": "ok", "courses": ["tiny"], "embedder": "fake/hashing"}
+    assert body == {"status": "ok", "courses": ["tiny"], "embedder": "fake/hashing",
+                    "model_servers": None}
+
+
+def test_healthz_shows_the_admin_each_model_server_of_the_openai_backend(settings):
+    token = "admin-token-for-tests-0123456789"
+    settings = settings.model_copy(update={
+        "server": ServerSettings(warm_up=False, admin_token=token),
+        "generator": GeneratorSettings(backend="openai", model="m",
+                                       base_url="http://127.0.0.1:9/v1, http://127.0.0.1:10/v1")})
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").json()["model_servers"] is None  # not for everyone
+        servers = client.get("/healthz", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [s["url"] for s in servers["model_servers"]] == ["http://127.0.0.1:9/v1",
+                                                             "http://127.0.0.1:10/v1"]
+    assert all(s["up"] and s["in_flight"] == 0 == s["failures"] for s in servers["model_servers"])
 
 
 def test_courses_are_listed_with_their_size(client):

@@ -111,6 +111,13 @@ def test_a_conversation_started_on_one_replica_continues_on_the_other(topology):
     assert second["session_id"] == first["session_id"]
     asked = [content for role, content in rows(topology, first["session_id"]) if role == "user"]
     assert asked == ["What does the discriminator do?", "And the generator?"]
+    health = httpx.get(f"{topology.a}/healthz", headers={"Authorization": f"Bearer {ADMIN}"})
+    servers = health.json()["model_servers"]
+    if topology.cluster is None:
+        assert servers is None  # the model is in the process
+    else:  # replica A sent the first question to the one model server, which is up
+        [server] = servers
+        assert server["up"] and server["served"] >= 1 and server["in_flight"] == 0
 
 
 def test_an_upload_is_ingested_and_served_by_every_replica(topology):
