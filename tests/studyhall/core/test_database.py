@@ -29,14 +29,33 @@ def test_the_migrated_database_matches_the_schema(database):
 
 
 def test_a_database_from_before_migrations_is_taken_up_in_place(tmp_path: Path):
-    """Tables the stores used to create themselves, with rows, and without the columns
-    added later by hand: the rows stay, the columns appear."""
+    """Tables the stores used to create themselves (their own DDL, every one of them), with
+    rows, and without the columns added later by hand: the rows stay, the columns appear."""
     path = tmp_path / "studyhall.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript("""
             CREATE TABLE sessions (id TEXT PRIMARY KEY, course TEXT NOT NULL,
                                    created_at TEXT NOT NULL);
             INSERT INTO sessions VALUES ('s1', 'genai-basics', '2026-01-01T00:00:00');
+            CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                session_id TEXT NOT NULL REFERENCES sessions(id),
+                role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+                content TEXT NOT NULL, standalone TEXT, citations TEXT,
+                refused INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+            CREATE INDEX messages_session ON messages(session_id, id);
+            INSERT INTO messages (session_id, role, content, created_at)
+                VALUES ('s1', 'user', 'What is a GAN?', '2026-01-01T00:00:01');
+            CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                message_id INTEGER NOT NULL REFERENCES messages(id),
+                rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+                comment TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
+            INSERT INTO feedback (message_id, rating, created_at)
+                VALUES (1, 1, '2026-01-01T00:00:02');
+            CREATE TABLE answer_cache (course TEXT NOT NULL, version TEXT NOT NULL,
+                generation TEXT NOT NULL, key TEXT NOT NULL, answer TEXT NOT NULL,
+                created_at TEXT NOT NULL, PRIMARY KEY (course, version, generation, key));
+            CREATE TABLE answer_cache_stats (course TEXT PRIMARY KEY,
+                hits INTEGER NOT NULL DEFAULT 0, misses INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE lti_platforms (issuer TEXT NOT NULL, client_id TEXT NOT NULL,
                 deployment_ids TEXT NOT NULL, auth_login_url TEXT NOT NULL,
                 auth_token_url TEXT, jwks_url TEXT NOT NULL, context_courses TEXT NOT NULL,
@@ -45,8 +64,10 @@ def test_a_database_from_before_migrations_is_taken_up_in_place(tmp_path: Path):
     database = Database.of(path)
     with database.connect() as connection:
         rows = connection.execute(sa.text("SELECT id, owner FROM sessions")).all()
+        kept = [connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+                for table in ("messages", "feedback")]
         columns = {c["name"] for c in sa.inspect(connection).get_columns("lti_platforms")}
-    assert rows == [("s1", None)]
+    assert rows == [("s1", None)] and kept == [1, 1]
     assert "page_origins" in columns
 
 

@@ -149,7 +149,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["message_id"], ["messages.id"], ),
         sa.PrimaryKeyConstraint("id"),
-        sqlite_autoincrement=True
+        sqlite_autoincrement=True,
+        if_not_exists=True,
     )
     inspector = sa.inspect(op.get_bind())
     if "owner" not in {c["name"] for c in inspector.get_columns("sessions")}:
