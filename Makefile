@@ -77,6 +77,7 @@ test: setup lint audit browser services
 bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.kv_reuse
 	$(BIN)/python -m bench.demo_timings

@@ -5,6 +5,8 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
 - :mod:`bench.run`: ingest and search speed against the bare library calls;
 - :mod:`bench.scale`: a 3 MB textbook's ingest against a bare encode, a one-chapter
   re-ingest, and search at 15k and 100k chunks, flat against HNSW;
+- :mod:`bench.memory`: what a course of 20k, 100k and 200k chunks costs a replica in
+  memory and on disk, and per million chunks;
 - :mod:`bench.answers`: answering speed against a bare llama-cpp-python call and the
   LangChain tutorial recipe;
 - :mod:`bench.demo_timings`: each demo's default run;

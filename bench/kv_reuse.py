@@ -13,15 +13,20 @@ builds it (its retrieved sources, fitted), then the first token of each:
 
 for each recompute setting in KS; then answers per minute: the same prompts answered one
 after another by today's path, and by CLIENTS clients at once through the reusing
-generator writing them together (``generator.parallel``); then the peak RSS of the
-process with the default KV budget. Writes bench/results/kv_reuse.json and prints a
-Markdown table.
+generator writing them together (``generator.parallel``); then the peak RSS of this
+process (both generators loaded) and, in a process of its own, of the product: the
+answer service a server runs, with ``kv_reuse`` on at the default KV budget, answering
+the same questions for CLIENTS students at once (retrieval, the coverage check, the
+answer). Writes bench/results/kv_reuse.json and prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
@@ -32,6 +37,7 @@ from eval.datasets import default_dataset, load_questions
 from eval.metrics import percentile
 from generator.backends.llama_cpp import LlamaCppGenerator
 from generator.base import GenerationParams
+from studyhall.core.errors import Busy
 
 QUESTIONS = 10
 KS = (0, 16, 32)
@@ -48,7 +54,59 @@ def first_token_ms(stream) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def in_turns(items: list, work) -> None:
+    """``work`` each item, CLIENTS threads taking the next one as each finishes."""
+    queue, lock = list(items), threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                item = queue.pop(0)
+            work(item)
+
+    clients = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+
+
+def product_peak_rss() -> dict:
+    """(In a process of its own, ``kv_reuse`` on in its environment) the answer service over
+    the bundled course answering CLIENTS students at once; its peak RSS."""
+    settings, _, service = bundled_course_service("studyhall-bench-kv-rss-")
+    service.warm_up()
+    questions = [q.question for q in load_questions(default_dataset("genai-basics"))
+                 if q.answerable][:QUESTIONS]
+
+    def ask(question: str) -> None:
+        while True:
+            try:
+                service.ask(question, "genai-basics", history=[], use_cache=False)
+                return
+            except Busy as busy:
+                time.sleep(busy.retry_after)
+
+    in_turns(questions, ask)
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "budget_mb": settings.generator.kv_budget_mb, "kv_reuse": settings.generator.kv_reuse,
+            "held_mb": service.generator.engine.store.used / 2**20}
+
+
+def product_in_own_process() -> dict:
+    env = {**os.environ, "STUDYHALL_GENERATOR__KV_REUSE": "1",
+           "STUDYHALL_GENERATOR__PARALLEL": str(CLIENTS)}
+    run = subprocess.run([sys.executable, "-m", "bench.kv_reuse", "--product-rss"], env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--product-rss"]:
+        print(json.dumps(product_peak_rss()))
+        return
     settings, search, service = bundled_course_service("studyhall-bench-kv-")
     service.warm_up()
     index = search.index("genai-basics")
@@ -105,29 +163,15 @@ def main() -> None:
     for messages in prompts:  # today: one answer after another, whole prefill each
         whole(generator, messages)
     serial_s = time.perf_counter() - started
-    queue = list(prompts)
-    lock = threading.Lock()
-
-    def client() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                messages = queue.pop(0)
-            whole(reusing, messages)
-
     started = time.perf_counter()
-    clients = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
+    in_turns(prompts, lambda messages: whole(reusing, messages))
     together_s = time.perf_counter() - started
     results |= {"serial_answers_per_min": 60 * len(prompts) / serial_s,
                 "together_answers_per_min": 60 * len(prompts) / together_s,
                 "widest_batch": engine.widest}
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["budget_mb"] = reusing.kv_budget_mb
+    results["product"] = product_in_own_process()
     results_file("kv_reuse.json").write_text(json.dumps(results, indent=2))
 
     r = results
@@ -150,6 +194,10 @@ def main() -> None:
           f"{r['together_answers_per_min'] / r['serial_answers_per_min']:.2f}× (goal ≥ 2×) |")
     print(f"| peak RSS, both models loaded | {r['peak_rss_mb']:.0f} MB | budget "
           f"{r['budget_mb']} MB, {r['ks'][KS[-1]]['blocks']} sources held | |")
+    product = r["product"]
+    print(f"| peak RSS, the product: the answer service with kv_reuse, {CLIENTS} students at "
+          f"once | {product['peak_rss_mb']:.0f} MB | budget {product['budget_mb']} MB, "
+          f"{product['held_mb']:.0f} MB held | goal ≤ 4 GB |")
 
 
 if __name__ == "__main__":
