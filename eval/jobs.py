@@ -86,75 +86,40 @@ class EvalJobs(BackgroundJobs):
         return _job_dict(row)
 
     def _run(self, job_id: str) -> None:
-        from eval.report import write_answer_report, write_retrieval_report
-
         job = self.get(job_id)
-        course, params = job["course"], job["params"]
         self._update(job_id, status="running", started=time.time())
+        run = {"retrieval": self._retrieval, "answers": self._answers, "draft": self._draft,
+               "warm": self._warm}[job["kind"]]
         out = self.reports / job_id
-        if job["kind"] == "draft":
-            self._update(job_id, status="done", report_dir=str(out), finished=time.time(),
-                         summary=json.dumps(self._draft(job_id, course, out, job["total"])))
-            return
-        questions = load_questions(course_dataset(self.data_dir, course), course=course)
-        if job["kind"] == "warm":
-            from eval.warm import warm_course
+        summary = run(job_id, job, out)
+        self._update(job_id, status="done", summary=json.dumps(summary), finished=time.time(),
+                     report_dir=str(out) if job["kind"] in REPORTED else None)
 
-            warmed = warm_course(self.answers(), course, questions[: params["limit"] or None],
-                                 progress=lambda n, total: self._update(job_id, done=n))
-            self._update(job_id, status="done", summary=json.dumps(warmed.summary()),
-                         done=job["total"], finished=time.time())
-            return
-        if job["kind"] == "retrieval":
-            results = self._retrieval(job_id, course, questions, params["configs"])
-            write_retrieval_report(results, out, title=course)
-            summary = {r.mode: {"hit_at_5": r.hit_at_5, "recall_at_10": r.recall_at_10,
-                                "mrr_at_10": r.mrr_at_10, "ndcg_at_10": r.ndcg_at_10}
-                       for r in results}
-        else:
-            report = self._answers(job_id, course, questions[: params["limit"] or None])
-            write_answer_report(report, out, title=course)
-            summary = {k: v for k, v in report.to_dict().items() if k != "records"}
-        self._update(job_id, status="done", summary=json.dumps(summary), report_dir=str(out),
-                     finished=time.time())
+    # -- each kind: (job id, its row, its report folder) → the headline numbers ------------
 
-    def _draft(self, job_id: str, course: str, out: Path, count: int) -> dict:
-        """Draft questions from ``count`` of the course's passages, each a turn in the
-        model's queue like a student's; saved as the course's questions.draft.jsonl (for
-        the instructor to review and rename questions.jsonl) and as the job's report."""
-        from eval.generate import draft_questions, pick_chunks
-        from eval.report import write_draft_report
+    def _questions(self, job: dict) -> list[Question]:
+        questions = load_questions(course_dataset(self.data_dir, job["course"]),
+                                   course=job["course"])
+        return questions[: job["params"]["limit"] or None]
 
-        service = self.answers()
-        index = self.search.index(course)
-        count = len(pick_chunks(index.chunks, count))  # fewer if few passages are long enough
-        self._update(job_id, total=count)
-        drafts = list(draft_questions(_Queued(service), course, index.manifest.title,
-                                      index.chunks, count=count,
-                                      progress=lambda n, total: self._update(job_id, done=n)))
-        target = self.data_dir / "evals" / course / "questions.draft.jsonl"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts),
-                          encoding="utf-8")
-        write_draft_report(drafts, out, title=course)
-        return {"drafts": len(drafts), "passages": count,
-                "saved_as": str(target.relative_to(self.data_dir))}
-
-    def _retrieval(self, job_id: str, course: str, questions: list[Question],
-                   configs: list[str]):
+    def _retrieval(self, job_id: str, job: dict, out: Path) -> dict:
+        from eval.report import write_retrieval_report
         from eval.retrieval import evaluate_retrieval
 
-        results = []
-        for n, spec in enumerate(configs, start=1):
-            results.append(evaluate_retrieval(self.search, questions, course,
+        questions, results = self._questions(job), []
+        for n, spec in enumerate(job["params"]["configs"], start=1):
+            results.append(evaluate_retrieval(self.search, questions, job["course"],
                                               RetrievalConfig.parse(spec)))
             self._update(job_id, done=n)
-        return results
+        write_retrieval_report(results, out, title=job["course"])
+        return {r.mode: {"hit_at_5": r.hit_at_5, "recall_at_10": r.recall_at_10,
+                         "mrr_at_10": r.mrr_at_10, "ndcg_at_10": r.ndcg_at_10} for r in results}
 
-    def _answers(self, job_id: str, course: str, questions: list[Question]):
+    def _answers(self, job_id: str, job: dict, out: Path) -> dict:
         from eval.answers import evaluate_answers
+        from eval.report import write_answer_report
 
-        service = self.answers()
+        service, course = self.answers(), job["course"]
 
         def ask(question: Question):
             while True:  # wait for a place in the model's queue, like any student
@@ -166,8 +131,42 @@ class EvalJobs(BackgroundJobs):
                 except Busy as busy:
                     time.sleep(busy.retry_after)
 
-        return evaluate_answers(ask, questions,
-                                progress=lambda n, total, _: self._update(job_id, done=n))
+        report = evaluate_answers(ask, self._questions(job),
+                                  progress=lambda n, total, _: self._update(job_id, done=n))
+        write_answer_report(report, out, title=course)
+        return {k: v for k, v in report.to_dict().items() if k != "records"}
+
+    def _draft(self, job_id: str, job: dict, out: Path) -> dict:
+        """Draft questions from the course's passages (``total`` of them, fewer if fewer
+        are long enough), each a turn in the model's queue like a student's; saved as the
+        course's questions.draft.jsonl (for the instructor to review and rename
+        questions.jsonl) and as the job's report."""
+        from eval.generate import draft_questions, pick_chunks
+        from eval.report import write_draft_report
+
+        course, index = job["course"], self.search.index(job["course"])
+        count = len(pick_chunks(index.chunks, job["total"]))
+        self._update(job_id, total=count)
+        drafts = list(draft_questions(_Queued(self.answers()), course, index.manifest.title,
+                                      index.chunks, count=count,
+                                      progress=lambda n, total: self._update(job_id, done=n)))
+        target = self.data_dir / "evals" / course / "questions.draft.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts),
+                          encoding="utf-8")
+        write_draft_report(drafts, out, title=course)
+        return {"drafts": len(drafts), "passages": count,
+                "saved_as": str(target.relative_to(self.data_dir))}
+
+    def _warm(self, job_id: str, job: dict, out: Path) -> dict:
+        """The course's KV warmed from its questions' prompts (:mod:`eval.warm`); no report,
+        the summary says what was kept and where."""
+        from eval.warm import warm_course
+
+        warmed = warm_course(self.answers(), job["course"], self._questions(job),
+                             progress=lambda n, total: self._update(job_id, done=n))
+        self._update(job_id, done=job["total"])
+        return warmed.summary()
 
 
 class _Queued:
