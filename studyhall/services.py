@@ -26,6 +26,7 @@ from generator.conversations import ConversationStore
 from ingest.jobs import IngestJobs
 from ingest.pipeline import Ingestor
 from retriever.service import SearchService
+from studyhall.core.errors import UsageError
 from studyhall.core.jobs import BackgroundJobs
 from studyhall.core.settings import Settings
 from studyhall.core.workers import RedisQueue
@@ -80,8 +81,19 @@ class Services:
         return refit_if_stale(self.search, course, self.settings.answer, self.settings.data_dir)
 
     def _after_upload(self, course: str) -> str | None:
-        refit = self.refit_gate(course)
-        return refit.message(course) if refit is not None else None
+        """What follows a new version: the gate refitted if the course grew or shrank much,
+        and, where ``generator.kv_reuse`` is on, a warm-up of its KV queued (the new
+        version starts with none). What was done, in words, or None."""
+        done = []
+        if (refit := self.refit_gate(course)) is not None:
+            done.append(refit.message(course))
+        if self.settings.generator.kv_reuse:
+            try:
+                job = self.evals.start(course, "warm")
+                done.append(f"KV warm-up queued as eval job {job['id']}")
+            except UsageError as exc:  # no question set to warm from
+                done.append(f"no KV warm-up: {exc}")
+        return "; ".join(done) or None
 
     def recover(self) -> None:
         """What a stopped or killed service left, put right, as a server does at start: the

@@ -7,15 +7,23 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 
+from fastapi.testclient import TestClient
+
+from api.app import create_app
 from ingest.store import read_chunks
+from retriever.service import SearchService
+from studyhall.core.settings import ServerSettings
+from studyhall.services import build_services
 from tests.api.instructor.conftest import (
     ADMIN,
+    ADMIN_TOKEN,
     MAX_UPLOAD,
     lti_headers,
     top_source,
     upload,
     wait_for_job,
 )
+from tests.conftest import ScriptedGenerator
 
 ATTENTION = """# Attention
 
@@ -177,6 +185,32 @@ def test_an_upload_that_grows_a_course_by_more_than_a_quarter_refits_its_gate(
     # the set it was fitted on is gone: the job says so, and how to refit
     assert f"fitted at {chunks} chunks and could not be refitted" in job["report"]["after"]
     assert "studyhall eval gate --course tiny --fit" in job["report"]["after"]
+
+
+def test_where_kv_reuse_is_on_an_upload_queues_the_new_version_s_warm_up(
+        settings, catalog, fake_embedder, ingestor, course_dir):
+    ingestor.ingest(course_dir, "tiny")
+    reusing = settings.model_copy(update={
+        "server": ServerSettings(warm_up=False, admin_token=ADMIN_TOKEN),
+        "generator": settings.generator.model_copy(update={"kv_reuse": True})})
+    services = build_services(reusing, search=SearchService(reusing, embedder=fake_embedder,
+                                                            catalog=catalog),
+                              generator=ScriptedGenerator(lambda m: ""))
+    client = TestClient(create_app(services=services))
+    job = wait_for_job(client, upload(client, "tiny", {"attention.md": ATTENTION}).json()["id"])
+    assert job["status"] == "done" and "no KV warm-up" in job["report"]["after"]  # no set yet
+    own = reusing.data_dir / "evals" / "tiny" / "questions.jsonl"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text('{"id": "q1", "course": "tiny", "question": "what is attention", '
+                   '"answerable": false}\n')
+    again = wait_for_job(client, upload(client, "tiny", {"more.md": ATTENTION + "\nMore.\n"})
+                         .json()["id"])
+    assert "KV warm-up queued as eval job" in again["report"]["after"]
+    warm_id = again["report"]["after"].rsplit(" ", 1)[-1]
+    warm = services.evals.wait(warm_id)
+    # the scripted model cannot warm: the job says so (the real one is tests/eval/test_jobs)
+    assert warm["kind"] == "warm" and warm["course"] == "tiny"
+    assert warm["status"] == "failed" and "llama_cpp backend" in warm["error"]
 
 
 def test_the_answer_cache_s_hit_rate_is_shown_to_instructors_of_the_course(client, app):
