@@ -4,10 +4,9 @@ background, searchable when the job is done; bad names, types and sizes refused.
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
-
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ingest.store import read_chunks
