@@ -370,7 +370,8 @@ class IngestJobOut(BaseModel):
     status: Literal["queued", "running", "done", "failed", "interrupted"]
     done: int = Field(description="Files ingested or skipped so far.")
     total: int
-    current: str | None = Field(description="The file being ingested.")
+    current: str | None = Field(description="The file being ingested, or (\"waiting: …\") what "
+                                            "the job waits for before it can start.")
     report: dict[str, Any] | None = Field(
         description="Files added, changed, unchanged, skipped (with the reason) and kept at "
         "their previous version, so far; ``after``: what followed the publish (the course's "
