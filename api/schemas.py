@@ -375,7 +375,7 @@ class IngestJobOut(BaseModel):
     report: dict[str, Any] | None = Field(
         description="Files added, changed, unchanged, skipped (with the reason) and kept at "
         "their previous version, so far; ``after``: what followed the publish (the course's "
-        "own gate refitted, or why it could not be).")
+        "own gate refitted, or why it could not be; a KV warm-up queued).")
     error: str | None
     created: float
     started: float | None
