@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from demos.registry import ToolRun
+from eval.jobs import REPORTED, Kind
 from generator.results import Answer, Citation, Timings
 from ingest.store import Manifest
 from retriever.base import Hit
@@ -338,7 +339,7 @@ class EvalParams(BaseModel):
 class EvalJobOut(BaseModel):
     id: str
     course: str
-    kind: Literal["retrieval", "answers", "draft", "warm"]
+    kind: Kind
     params: EvalParams
     status: Literal["queued", "running", "done", "failed", "interrupted"]
     done: int = Field(description="Questions (answers, warm), configurations (retrieval) or "
@@ -354,7 +355,7 @@ class EvalJobOut(BaseModel):
 
     @classmethod
     def from_job(cls, job: dict[str, Any]) -> EvalJobOut:
-        report = (report_urls(job["id"]) if job["status"] == "done" and job["kind"] != "warm"
+        report = (report_urls(job["id"]) if job["status"] == "done" and job["kind"] in REPORTED
                   else None)
         return cls(**job, report=report)
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["retrieval", "answers", "draft", "warm"]
 DRAFT_PASSAGES = 20  # passages a draft job writes questions from, unless told
+MAX_DRAFT_PASSAGES = 500  # as `studyhall eval generate --count` allows
 REPORTED = ("retrieval", "answers", "draft")  # the kinds that write a report
 
 
@@ -43,12 +44,13 @@ class EvalJobs(BackgroundJobs):
 
     def __init__(self, database: Database | Path | str, reports: Path, *, search,
                  answers: Callable[[], Any], data_dir: Path, max_queued: int = 20,
-                 queue: JobQueue | None = None) -> None:
+                 queue: JobQueue | None = None, kv_reuse: bool = False) -> None:
         super().__init__(database, max_queued=max_queued, queue=queue)
         self.reports = reports
         self.search = search
-        self.answers = answers  # built on first use: it loads the model
+        self.answers = answers  # built on first use, where a job runs: it loads the model
         self.data_dir = data_dir
+        self.kv_reuse = kv_reuse  # generator.kv_reuse: whether a warm job would be of use
 
     # -- the API's side ----------------------------------------------------------
 
@@ -56,6 +58,12 @@ class EvalJobs(BackgroundJobs):
               configs: list[str] | None = None) -> dict:
         """Check the request now (unknown course, no question set → raise), then queue it."""
         self.search.index(course)  # UnknownCourse → 404
+        if kind == "draft" and limit is not None and limit > MAX_DRAFT_PASSAGES:
+            raise InvalidRequest("limit", f"a draft job drafts from at most "
+                                 f"{MAX_DRAFT_PASSAGES} passages")
+        if kind == "warm" and not self.kv_reuse:
+            raise InvalidRequest("kind", "warm computes the KV cache generator.kv_reuse "
+                                 "reads, and kv_reuse is off on this service")
         params = {"limit": limit, "configs": list(configs or COMPARED)}
         if kind == "draft":  # from the passages: no question set needed
             total = limit or DRAFT_PASSAGES
@@ -63,9 +71,6 @@ class EvalJobs(BackgroundJobs):
             questions = load_questions(course_dataset(self.data_dir, course), course=course)
             total = (len(params["configs"]) if kind == "retrieval"
                      else len(questions[:limit] if limit else questions))
-        if kind == "warm" and not self.answers().settings.generator.kv_reuse:
-            raise InvalidRequest("kind", "warm computes the KV cache generator.kv_reuse "
-                                 "reads, and kv_reuse is off on this service")
         return self._insert(uuid.uuid4().hex[:12], course=course, kind=kind,
                             params=json.dumps(params), total=total)
 

@@ -73,7 +73,8 @@ class Services:
         return self._once("evals", lambda: EvalJobs(
             settings.database, settings.data_dir / "evals" / "jobs", search=self.search,
             answers=lambda: self.answers, data_dir=settings.data_dir,
-            max_queued=settings.server.max_queued_jobs, queue=self.jobs_queue))
+            max_queued=settings.server.max_queued_jobs, queue=self.jobs_queue,
+            kv_reuse=settings.generator.kv_reuse))
 
     def refit_gate(self, course: str) -> Refit | None:
         """After an ingest (a command or an upload): a course grown or shrunk by more than

@@ -12,6 +12,7 @@ from api.access import CallerDep
 from api.access.callers import HOW_TO_SIGN_IN
 from api.deps import EvalJobsDep
 from api.schemas import EvalJobList, EvalJobOut, Text, errors
+from eval.jobs import Kind
 from retriever.service import CONFIGS
 from studyhall.core.errors import InvalidRequest, Unauthorized
 
@@ -23,7 +24,7 @@ MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8
 
 class EvalBody(BaseModel):
     course: Text = Field(description="Course id, see GET /v1/courses.")
-    kind: Literal["retrieval", "answers", "draft", "warm"] = Field(
+    kind: Kind = Field(
         description="retrieval: seconds, no model; answers: every question through the model; "
                     "draft: a question set drafted from the course's passages, for review "
                     "(its report lists them); warm: the KV cache of the sources the questions "
@@ -42,8 +43,6 @@ def start_eval(body: EvalBody, jobs: EvalJobsDep, caller: CallerDep) -> EvalJobO
     warm-up; poll ``GET /v1/evals/{id}``. Needs an LTI instructor session of the course or
     the admin token."""
     caller.require_instructor(body.course)
-    if body.kind == "draft" and body.limit is not None and body.limit > 500:
-        raise InvalidRequest("limit", "a draft job drafts from at most 500 passages")
     return EvalJobOut.from_job(
         jobs.start(body.course, body.kind, limit=body.limit, configs=body.configs))
 

@@ -49,7 +49,8 @@ def parts(settings, catalog, fake_embedder, ingestor, course_dir, tmp_path):
 
 def make_jobs(settings, search, answers) -> EvalJobs:
     return EvalJobs(settings.database, settings.data_dir / "evals" / "jobs", search=search,
-                    answers=lambda: answers, data_dir=settings.data_dir)
+                    answers=lambda: answers, data_dir=settings.data_dir,
+                    kv_reuse=answers.settings.generator.kv_reuse)
 
 
 def test_a_retrieval_job_runs_in_the_background_and_writes_its_report(parts):

@@ -187,7 +187,7 @@ def test_eval_and_draft_jobs_run_on_a_worker_and_every_replica_reads_their_repor
     drafted = b.evals.get(draft["id"])
     assert drafted["done"] == drafted["total"] == drafted["summary"]["passages"] >= 1
     assert (settings.data_dir / "evals" / "long" / "questions.draft.jsonl").is_file()
-    assert "answers" not in a._built  # neither replica loaded a model for them
+    assert all("answers" not in r._built for r in (a, b))  # neither replica built a model
 
 
 def test_two_replicas_spend_one_rate_limit_budget_in_redis(redis):
