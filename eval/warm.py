@@ -18,6 +18,7 @@ from pathlib import Path
 from eval.datasets import Question
 from generator.answer import AnswerService
 from generator.prompts import split_block
+from studyhall.core.errors import UsageError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,12 +48,12 @@ class Warmed:
 def warm_course(answers: AnswerService, course: str, questions: list[Question], *,
                 progress: Callable[[int, int], None] | None = None) -> Warmed:
     """Warm ``course`` from the prompts of ``questions``. The generator must be able to
-    (the llama_cpp backend with ``kv_reuse`` on); else ValueError, saying so."""
+    (the llama_cpp backend with ``kv_reuse`` on); else UsageError, saying so."""
     generator = answers.generator
     if not hasattr(generator, "warm"):
-        raise ValueError("warming needs the llama_cpp backend (generator.backend)")
+        raise UsageError("warming needs the llama_cpp backend (generator.backend)")
     if not answers.settings.generator.kv_reuse:
-        raise ValueError("warming is for generator.kv_reuse, which is off: nothing would "
+        raise UsageError("warming is for generator.kv_reuse, which is off: nothing would "
                          "read what it computes")
     index = answers.search.index(course)
     prompts, shown = [], Counter()

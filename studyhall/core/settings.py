@@ -149,7 +149,7 @@ class GeneratorSettings(BaseModel):
 
     @property
     def base_urls(self) -> list[str]:
-        return [url.strip() for url in self.base_url.split(",")] if self.base_url else []
+        return self.base_url.split(",") if self.base_url else []  # stripped when validated
 
 
 class AnswerSettings(BaseModel):
