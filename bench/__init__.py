@@ -25,11 +25,16 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
 Results go to ``bench/results/`` (not committed).
 """
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from corpus import course_dir
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+RESULTS = ROOT / "bench" / "results"
 COURSE = course_dir("genai-basics")
 
 
@@ -37,3 +42,13 @@ def results_file(name: str) -> Path:
     """A file in ``bench/results/`` (the folder is made on first use)."""
     RESULTS.mkdir(exist_ok=True)
     return RESULTS / name
+
+
+def in_own_process(module: str, *arguments: str, **env: str) -> dict:
+    """Run ``python -m module arguments`` in a fresh process (``env`` added to this one's)
+    and read the JSON object it prints last: a measurement no other part of a bench
+    process can disturb (its peak memory, say)."""
+    run = subprocess.run([sys.executable, "-m", module, *arguments],
+                         env={**os.environ, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -23,15 +23,13 @@ answer). Writes bench/results/kv_reuse.json and prints a Markdown table.
 from __future__ import annotations
 
 import json
-import os
 import resource
-import subprocess
 import sys
 import threading
 import time
 from contextlib import closing
 
-from bench import results_file
+from bench import in_own_process, results_file
 from bench.answers import bundled_course_service
 from eval.datasets import default_dataset, load_questions
 from eval.metrics import percentile
@@ -93,14 +91,6 @@ def product_peak_rss() -> dict:
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "budget_mb": settings.generator.kv_budget_mb, "kv_reuse": settings.generator.kv_reuse,
             "held_mb": service.generator.engine.store.used / 2**20}
-
-
-def product_in_own_process() -> dict:
-    env = {**os.environ, "STUDYHALL_GENERATOR__KV_REUSE": "1",
-           "STUDYHALL_GENERATOR__PARALLEL": str(CLIENTS)}
-    run = subprocess.run([sys.executable, "-m", "bench.kv_reuse", "--product-rss"], env=env,
-                         capture_output=True, text=True, check=True)
-    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -171,7 +161,9 @@ def main() -> None:
                 "widest_batch": engine.widest}
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["budget_mb"] = reusing.kv_budget_mb
-    results["product"] = product_in_own_process()
+    results["product"] = in_own_process("bench.kv_reuse", "--product-rss",
+                                        STUDYHALL_GENERATOR__KV_REUSE="1",
+                                        STUDYHALL_GENERATOR__PARALLEL=str(CLIENTS))
     results_file("kv_reuse.json").write_text(json.dumps(results, indent=2))
 
     r = results

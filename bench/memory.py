@@ -17,23 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from bench import COURSE, results_file
+from bench import COURSE, in_own_process, results_file
 from bench.scale import publish, scaled
 from ingest.catalog import Catalog
 from ingest.embedder import SentenceTransformerEmbedder
 from ingest.pipeline import Ingestor
 from ingest.store import CourseIndex
 from studyhall.core.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def resident_mb() -> float:
@@ -53,14 +48,6 @@ def measure(course_id: str) -> dict[str, float]:
     before = resident_mb()
     service.search("what does the discriminator of a GAN do", course_id, k=5)
     return {"before_mb": before, "after_mb": resident_mb()}
-
-
-def in_fresh_process(data_dir: Path, course_id: str) -> dict[str, float]:
-    run = subprocess.run([sys.executable, "-m", "bench.memory", "--measure", course_id],
-                         env={**os.environ, "STUDYHALL_DATA_DIR": str(data_dir),
-                              "PYTHONPATH": str(ROOT)},
-                         cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def folder_mb(path: Path) -> float:
@@ -94,7 +81,8 @@ def main() -> None:
             rows.append({"size": size, "kind": kind, "course": course_id,
                          "disk_mb": folder_mb(version)})
     for row in rows:
-        rss = in_fresh_process(settings.data_dir, row["course"])
+        rss = in_own_process("bench.memory", "--measure", row["course"],
+                             STUDYHALL_DATA_DIR=str(settings.data_dir))
         row |= rss | {"course_mb": rss["after_mb"] - rss["before_mb"]}
     fits = {}
     for kind in ("flat", "hnsw"):
