@@ -23,8 +23,13 @@ first student asks and a restarted server reads them back instead of recomputing
 
 Several answers are decoded together (:class:`Scheduler`): each has a sequence of its
 own, and every step computes one token for each of them in one batch (decoding on a CPU
-is bound by reading the weights, which a batch reads once). A new prompt is read between
-steps, while the others wait for it.
+can be bound by reading the weights, which a batch reads once; on 2 cores it is mostly
+compute: a step of 4 costs 2.6 steps of one). A new prompt is read between steps, while
+the others wait for it.
+
+With ``reuse`` off the engine only does that: each prompt is read whole, as the one-at-a-
+time path reads it (what the answer's sequence already holds kept): several students are
+answered together, each as they would be alone.
 
 Sequences of the one context (``kv_unified``: a copy between sequences is metadata):
 0 holds the prefix (system prompt up to the first source), 1 is scratch for encoding or
@@ -132,13 +137,15 @@ class ReuseEngine:
     """
 
     def __init__(self, llm, *, n_ctx: int, n_threads: int, n_batch: int = 512,
-                 budget: int = 768 * 2**20, recompute: int = 16, parallel: int = 1) -> None:
+                 budget: int = 768 * 2**20, recompute: int = 16, parallel: int = 1,
+                 reuse: bool = True) -> None:
         import llama_cpp
 
         self.lib = llama_cpp
         self.llm = llm
         self.n_batch = n_batch
         self.recompute = recompute
+        self.reuse = reuse
         self.store = BlockStore(budget)
         self.stats = ReuseStats()
         params = llama_cpp.llama_context_default_params()
@@ -184,11 +191,7 @@ class ReuseEngine:
         for start in range(0, len(items), self.n_batch):
             part = items[start:start + self.n_batch]
             for i, (token, pos) in enumerate(part):
-                batch.token[i] = token
-                batch.pos[i] = pos
-                batch.n_seq_id[i] = 1
-                batch.seq_id[i][0] = seq
-                batch.logits[i] = 0
+                _put(batch, i, token, pos, seq, False)
             batch.logits[len(part) - 1] = start + len(part) == len(items)
             batch.n_tokens = len(part)
             if self.lib.llama_decode(self.ctx, batch) != 0:
@@ -199,11 +202,7 @@ class ReuseEngine:
         batch; the greedy next token of each."""
         batch = self._batch
         for i, (token, pos, seq) in enumerate(items):
-            batch.token[i] = token
-            batch.pos[i] = pos
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = seq
-            batch.logits[i] = 1
+            _put(batch, i, token, pos, seq, True)
         batch.n_tokens = len(items)
         if self.lib.llama_decode(self.ctx, batch) != 0:
             raise RuntimeError("llama_decode failed (the KV cache is full?)")
@@ -232,6 +231,8 @@ class ReuseEngine:
         where bodies are also kept on disk (read when memory lacks one).
         """
         tokens = [t for s in segments for t in s.tokens]
+        if not self.reuse:  # read whole, as one run
+            segments = [Segment(tuple(tokens))]
         self.stats = ReuseStats()
         first = next((i for i, s in enumerate(segments) if s.reusable), None)
         keep = min(_common_prefix(self._held[seq], tokens), len(tokens) - 1)
@@ -427,6 +428,14 @@ class Scheduler:
                 yield item
         finally:
             job.closed.set()
+
+
+def _put(batch, i: int, token: int, pos: int, seq: int, logits: bool) -> None:
+    batch.token[i] = token
+    batch.pos[i] = pos
+    batch.n_seq_id[i] = 1
+    batch.seq_id[i][0] = seq
+    batch.logits[i] = logits
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

@@ -50,8 +50,8 @@ class LlamaCppGenerator:
         self.engine: ReuseEngine | None = None
         self.scheduler: Scheduler | None = None
         self.nice = nice
-        # answers decoded together (with kv_reuse; the plain path answers one at a time)
-        self.parallel = parallel if kv_reuse else 1
+        # answers decoded together (ChatML models; the plain path answers one at a time)
+        self.parallel = parallel
         self._worker: PriorityWorker[dict] = PriorityWorker(nice, name="llama.cpp")
 
     def load(self) -> None:
@@ -72,13 +72,15 @@ class LlamaCppGenerator:
                 model_path=str(self.model_path), n_ctx=self.context_window,
                 n_threads=self.n_threads, n_batch=512, seed=self.seed, verbose=False,
             )
-            if self.kv_reuse and "<|im_start|>" in llm.metadata.get("tokenizer.chat_template", ""):
-                # its own context: the prompt being answered, the course's prefix and one
-                # body being encoded, each up to the window
+            chatml = "<|im_start|>" in llm.metadata.get("tokenizer.chat_template", "")
+            if chatml and (self.kv_reuse or self.parallel > 1):
+                # its own context: the prompts being answered, and with reuse the course's
+                # prefix and one body being encoded, each up to the window
                 self.engine = ReuseEngine(
-                    llm, n_ctx=(1 + self.parallel) * self.context_window,
+                    llm, n_ctx=(self.kv_reuse + self.parallel) * self.context_window,
                     n_threads=self.n_threads, budget=self.kv_budget_mb * 2**20,
-                    recompute=self.kv_recompute, parallel=self.parallel)
+                    recompute=self.kv_recompute, parallel=self.parallel,
+                    reuse=self.kv_reuse)
                 self.scheduler = Scheduler(self.engine, nice=self.nice)
             self._llm = llm
 
@@ -163,7 +165,7 @@ class LlamaCppGenerator:
         """Read the prompt into the KV-reusing engine without answering (its sources' KV
         kept, in memory and in ``folder``); the engine's statistics for it."""
         self.load()
-        if self.engine is None:
+        if self.engine is None or not self.engine.reuse:
             raise ValueError("warming needs generator.kv_reuse on and a ChatML model")
         job = Job(self.prompt_segments(messages), 0, frozenset(), folder=folder, stitch=True)
         for _ in self.scheduler.tokens(job):

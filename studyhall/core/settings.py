@@ -128,8 +128,9 @@ class GeneratorSettings(BaseModel):
     kv_budget_mb: int = Field(768, ge=16, le=65536,
                               description="Memory for the sources' KV caches (LRU).")
     parallel: int = Field(
-        1, ge=1, le=16, description="llama_cpp backend with kv_reuse: answers written together, "
-        "one token of each per batch (a CPU reads the weights once for all of them); more "
+        1, ge=1, le=16, description="llama_cpp backend, ChatML models: answers written "
+        "together, one token of each per batch (a CPU reads the weights once for all of "
+        "them); without kv_reuse each prompt is read whole, as one at a time reads it. More "
         "wait in the queue (answer.max_waiting).")
     kv_recompute: int = Field(
         16, ge=0, le=512, description="Tokens at the start of each reused source after the "

@@ -169,3 +169,34 @@ def test_two_answers_at_once_are_written_together_and_each_reads_its_own_sources
     for i in range(2):  # the same words as alone (the batch's arithmetic may differ late)
         assert together[i].split()[:8] == alone[i].split()[:8], (together[i], alone[i])
     assert together[0] != together[1]
+
+
+@pytest.mark.slow
+def test_without_reuse_answers_together_read_each_prompt_whole_and_say_what_one_alone_says(
+        bundled_answers, prompts):
+    """kv_reuse off, parallel 2: llama-cpp-python's own path is the reference for each
+    answer, alone and written together with another."""
+    reference = [answer(bundled_answers.generator, m, max_tokens=32) for m in prompts[:2]]
+    generator = LlamaCppGenerator(bundled_answers.generator.model_path, name="default",
+                                  parallel=2)
+    generator.load()
+    engine = generator.engine
+    assert not engine.reuse and generator.scheduler is not None
+    alone = answer(generator, prompts[0], max_tokens=32)
+    assert engine.stats.blocks_encoded == engine.stats.blocks_reused == 0
+    assert engine.stats.tokens_decoded == len(generator.prompt_tokens(prompts[0]))
+    assert alone.split()[:8] == reference[0].split()[:8], (alone, reference[0])
+
+    engine.forget()
+    together: dict[int, str] = {}
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(
+        i, answer(generator, prompts[i], max_tokens=32))) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert engine.widest == 2  # one batch carried both
+    for i in range(2):  # the batch's arithmetic may differ late
+        assert together[i].split()[:8] == reference[i].split()[:8], (together[i], reference[i])
+    with pytest.raises(ValueError, match="kv_reuse"):
+        generator.warm(prompts[0])
