@@ -9,6 +9,8 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
   memory and on disk, and per million chunks;
 - :mod:`bench.answers`: answering speed against a bare llama-cpp-python call and the
   LangChain tutorial recipe;
+- :mod:`bench.kv_reuse`: first token with each source's KV reused, against a whole
+  prefill and the bare library call; answers per minute with several clients at once;
 - :mod:`bench.demo_timings`: each demo's default run;
 - :mod:`bench.injections`: planted instructions in each document format, against the real
   model, on the set the guard was tuned on and on a held-out set;
@@ -17,8 +19,8 @@ Run each as a module from the repository root, e.g. ``.venv/bin/python -m bench.
 - :mod:`bench.cluster`: one replica against two behind HAProxy, the same model server
   (answers per minute, search p50/p99), on the topology of `make cluster`;
 - :mod:`bench.audit`: a blind grading packet of two answer reports, and its score;
-- :mod:`bench.prompt_coverage`, :mod:`bench.glossary_probe`: probes that size a change
-  before a whole answer eval;
+- :mod:`bench.prompt_coverage`, :mod:`bench.glossary_probe`, :mod:`bench.prefix_probe`:
+  probes that size a change before a whole answer eval (or before building it);
 - :mod:`bench.ingest_probe`: what a folder as published would index (files, chunks, code,
   markup and payloads left), with and without the selection, cleaning and markup reduction.
 
@@ -42,6 +44,16 @@ def results_file(name: str) -> Path:
     """A file in ``bench/results/`` (the folder is made on first use)."""
     RESULTS.mkdir(exist_ok=True)
     return RESULTS / name
+
+
+def memory_mb(field: str = "VmRSS") -> float:
+    """This process's resident set now (``VmRSS``) or at its peak (``VmHWM``), in MB, from
+    /proc. (``getrusage``'s peak is no use in a child: Linux carries the parent's across the
+    fork and exec.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def in_own_process(module: str, *arguments: str, **env: str) -> dict:

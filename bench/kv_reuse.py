@@ -12,9 +12,11 @@ builds it (its retrieved sources, fitted), then the first token of each:
    memory of the last prompt is cleared first, so each is stitched, not continued);
 
 for each recompute setting in KS; then answers per minute: the same prompts answered one
-after another by today's path, and by CLIENTS clients at once through the reusing
-generator writing them together (``generator.parallel``); then the peak RSS of this
-process (both generators loaded) and, in a process of its own, of the product: the
+after another by today's path, and by CLIENTS clients at once written together
+(``generator.parallel``), through the reusing generator and through the engine without
+reuse (each prompt read whole), and what one decode step of 1, 2 and 4 answers costs
+(why batching gains little on 2 cores); then the peak RSS of this process (the first
+two generators loaded) and, in a process of its own, of the product: the
 answer service a server runs, with ``kv_reuse`` on at the default KV budget, answering
 the same questions for CLIENTS students at once (retrieval, the coverage check, the
 answer). Writes bench/results/kv_reuse.json and prints a Markdown table.
@@ -29,7 +31,7 @@ import threading
 import time
 from contextlib import closing
 
-from bench import in_own_process, results_file
+from bench import in_own_process, memory_mb, results_file
 from bench.answers import bundled_course_service
 from eval.datasets import default_dataset, load_questions
 from eval.metrics import percentile
@@ -88,9 +90,28 @@ def product_peak_rss() -> dict:
                 time.sleep(busy.retry_after)
 
     in_turns(questions, ask)
-    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"peak_rss_mb": memory_mb("VmHWM"),
             "budget_mb": settings.generator.kv_budget_mb, "kv_reuse": settings.generator.kv_reuse,
             "held_mb": service.generator.engine.store.used / 2**20}
+
+
+def step_ms(engine, prompt: list[int], steps: int = 20) -> dict[int, float]:
+    """Milliseconds per decode step for 1, 2 and CLIENTS answers at once (each sequence
+    holding ``prompt`` first, as an answer's would)."""
+    seqs = engine.answers[:CLIENTS]
+    engine.forget()
+    for seq in seqs:
+        engine.decode([(t, p) for p, t in enumerate(prompt)], seq)
+    out = {}
+    for width in sorted({1, 2, CLIENTS}):
+        started = time.perf_counter()
+        for n in range(steps):
+            engine.step([(prompt[-1], len(prompt) + n, seq) for seq in seqs[:width]])
+        out[width] = (time.perf_counter() - started) * 1000 / steps
+        for seq in seqs:
+            engine.lib.llama_memory_seq_rm(engine.memory, seq, len(prompt), -1)
+    engine.forget()
+    return out
 
 
 def main() -> None:
@@ -160,7 +181,18 @@ def main() -> None:
                 "together_answers_per_min": 60 * len(prompts) / together_s,
                 "widest_batch": engine.widest}
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results["budget_mb"] = reusing.kv_budget_mb
+    plain = LlamaCppGenerator(generator.model_path, name=generator.name,
+                              n_ctx=settings.generator.context_window,
+                              n_threads=generator.n_threads, nice=settings.generator.nice,
+                              parallel=CLIENTS)
+    plain.load()
+    started = time.perf_counter()
+    in_turns(prompts, lambda messages: whole(plain, messages))
+    plain_s = time.perf_counter() - started
+    results |= {"together_plain_answers_per_min": 60 * len(prompts) / plain_s,
+                "plain_widest_batch": plain.engine.widest,
+                "step_ms": step_ms(plain.engine, plain.prompt_tokens(prompts[0]))}
+    results["budget_mb"] = settings.generator.kv_budget_mb
     results["product"] = in_own_process("bench.kv_reuse", "--product-rss",
                                         STUDYHALL_GENERATOR__KV_REUSE="1",
                                         STUDYHALL_GENERATOR__PARALLEL=str(CLIENTS))
@@ -184,6 +216,17 @@ def main() -> None:
           f"widest batch {r['widest_batch']}) | {r['together_answers_per_min']:.1f} | one at a "
           f"time, today's path: {r['serial_answers_per_min']:.1f} | "
           f"{r['together_answers_per_min'] / r['serial_answers_per_min']:.2f}× (goal ≥ 2×) |")
+    print(f"| answers per minute, {CLIENTS} clients at once (no reuse: each prompt read whole; "
+          f"widest batch {r['plain_widest_batch']}) | "
+          f"{r['together_plain_answers_per_min']:.1f} | one at a time, today's path: "
+          f"{r['serial_answers_per_min']:.1f} | "
+          f"{r['together_plain_answers_per_min'] / r['serial_answers_per_min']:.2f}× "
+          "(goal ≥ 2×) |")
+    one = r["step_ms"][1]
+    for width, ms in r["step_ms"].items():
+        print(f"| one decode step, {width} answer(s) at once | {ms:.1f} ms | one answer: "
+              f"{one:.1f} ms | {ms / one:.2f}× (a batch of {width} saves "
+              f"{width - ms / one:.1f} steps) |")
     print(f"| peak RSS, both models loaded | {r['peak_rss_mb']:.0f} MB | budget "
           f"{r['budget_mb']} MB, {r['ks'][KS[-1]]['blocks']} sources held | |")
     product = r["product"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import COURSE, in_own_process, results_file
+from bench import COURSE, in_own_process, memory_mb, results_file
 from bench.scale import publish, scaled
 from ingest.catalog import Catalog
 from ingest.embedder import SentenceTransformerEmbedder
@@ -31,23 +31,15 @@ from ingest.store import CourseIndex
 from studyhall.core.settings import Settings
 
 
-def resident_mb() -> float:
-    """This process's resident set now (VmRSS), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 def measure(course_id: str) -> dict[str, float]:
     """(In a fresh process) the resident set before and after serving ``course_id``."""
     from retriever.service import SearchService
 
     service = SearchService(Settings())
     service.encode("warm up the embedder")
-    before = resident_mb()
+    before = memory_mb()
     service.search("what does the discriminator of a GAN do", course_id, k=5)
-    return {"before_mb": before, "after_mb": resident_mb()}
+    return {"before_mb": before, "after_mb": memory_mb()}
 
 
 def folder_mb(path: Path) -> float:
