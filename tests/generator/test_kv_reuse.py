@@ -64,6 +64,18 @@ def answer(generator, messages, max_tokens: int = 24) -> str:
         return "".join(s)
 
 
+def answer_together(generator, prompts, max_tokens: int = 32) -> dict[int, str]:
+    """Each prompt answered by a thread of its own, all at once."""
+    together: dict[int, str] = {}
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(
+        i, answer(generator, prompts[i], max_tokens))) for i in range(len(prompts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return together
+
+
 @pytest.mark.slow
 def test_the_prompt_in_runs_is_the_very_prompt_in_tokens(bundled_answers, prompts):
     generator = bundled_answers.generator
@@ -158,13 +170,7 @@ def test_two_answers_at_once_are_written_together_and_each_reads_its_own_sources
     generator = LlamaCppGenerator(bundled_answers.generator.model_path, name="default",
                                   kv_reuse=True, parallel=2)
     alone = [answer(generator, m, max_tokens=32) for m in prompts[:2]]
-    together: dict[int, str] = {}
-    threads = [threading.Thread(target=lambda i=i: together.__setitem__(
-        i, answer(generator, prompts[i], max_tokens=32))) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    together = answer_together(generator, prompts[:2])
     assert generator.engine.widest == 2  # one batch carried both
     for i in range(2):  # the same words as alone (the batch's arithmetic may differ late)
         assert together[i].split()[:8] == alone[i].split()[:8], (together[i], alone[i])
@@ -188,13 +194,7 @@ def test_without_reuse_answers_together_read_each_prompt_whole_and_say_what_one_
     assert alone.split()[:8] == reference[0].split()[:8], (alone, reference[0])
 
     engine.forget()
-    together: dict[int, str] = {}
-    threads = [threading.Thread(target=lambda i=i: together.__setitem__(
-        i, answer(generator, prompts[i], max_tokens=32))) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    together = answer_together(generator, prompts[:2])
     assert engine.widest == 2  # one batch carried both
     for i in range(2):  # the batch's arithmetic may differ late
         assert together[i].split()[:8] == reference[i].split()[:8], (together[i], reference[i])
