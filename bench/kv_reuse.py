@@ -25,7 +25,6 @@ answer). Writes bench/results/kv_reuse.json and prints a Markdown table.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import threading
 import time
@@ -180,7 +179,7 @@ def main() -> None:
     results |= {"serial_answers_per_min": 60 * len(prompts) / serial_s,
                 "together_answers_per_min": 60 * len(prompts) / together_s,
                 "widest_batch": engine.widest}
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak_rss_mb"] = memory_mb("VmHWM")
     plain = LlamaCppGenerator(generator.model_path, name=generator.name,
                               n_ctx=settings.generator.context_window,
                               n_threads=generator.n_threads, nice=settings.generator.nice,

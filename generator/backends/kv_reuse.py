@@ -24,8 +24,8 @@ first student asks and a restarted server reads them back instead of recomputing
 Several answers are decoded together (:class:`Scheduler`): each has a sequence of its
 own, and every step computes one token for each of them in one batch (decoding on a CPU
 can be bound by reading the weights, which a batch reads once; on 2 cores it is mostly
-compute: a step of 4 costs 2.6 steps of one). A new prompt is read between steps, while
-the others wait for it.
+compute: a step of 4 costs about 2.5 steps of one, `make bench`). A new prompt is read
+between steps, while the others wait for it.
 
 With ``reuse`` off the engine only does that: each prompt is read whole, as the one-at-a-
 time path reads it (what the answer's sequence already holds kept): several students are
