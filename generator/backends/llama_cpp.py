@@ -82,6 +82,10 @@ class LlamaCppGenerator:
                     recompute=self.kv_recompute, parallel=self.parallel,
                     reuse=self.kv_reuse)
                 self.scheduler = Scheduler(self.engine, nice=self.nice)
+            elif self.parallel > 1:  # the plain path writes one answer at a time
+                log.warning("generator.parallel needs a ChatML model; %s answers one at a "
+                            "time", self.model_path.name)
+                self.parallel = 1
             self._llm = llm
 
     @property
