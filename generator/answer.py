@@ -128,9 +128,10 @@ class AnswerService:
         self.gates = CourseGates()
         self.generator = generator
         self.store = store
-        # as many answers at once as the backend writes together (one, unless it batches)
+        # as many answers at once as the backend writes together (one, unless it batches;
+        # asked each time: llama_cpp knows only once its model is loaded)
         self.queue = queue or ModelQueue(settings.answer.max_waiting,
-                                         slots=getattr(generator, "parallel", 1))
+                                         slots=lambda: getattr(generator, "parallel", 1))
         self.params = GenerationParams(max_tokens=settings.generator.max_tokens)
         self.strategy = STRATEGIES[settings.answer.prompt]
 

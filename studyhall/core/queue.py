@@ -16,6 +16,7 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from studyhall.core.errors import Busy, Cancelled
 
@@ -23,15 +24,20 @@ _POLL_S = 0.2  # how often a waiter looks at its cancel switch
 
 
 class ModelQueue:
-    def __init__(self, max_waiting: int, slots: int = 1) -> None:
+    def __init__(self, max_waiting: int, slots: int | Callable[[], int] = 1) -> None:
         self.max_waiting = max_waiting
-        self.slots = slots
+        self._slots = slots  # or how to ask: a backend knows only once its model is loaded
         self._state = threading.Condition()
         self._holders: set[Ticket] = set()
         self._waiting: list[tuple[int, Ticket]] = []  # a heap, by admission order
         self._order = itertools.count()
         self._inside = 0  # holding + waiting
         self._mean_seconds = 10.0  # moving average of one request's time on the model
+
+    @property
+    def slots(self) -> int:
+        """How many hold the model at once."""
+        return self._slots() if callable(self._slots) else self._slots
 
     @property
     def inside(self) -> int:

@@ -133,3 +133,14 @@ def test_with_slots_that_many_hold_the_model_together_in_order_and_the_rest_wait
     for thread in threads:
         thread.join(timeout=5)
     assert entered[-1] == tickets[2].order
+
+
+def test_slots_asked_of_the_backend_follow_what_it_says_once_loaded():
+    backend = {"parallel": 2}  # as configured, before the model is loaded
+    queue = ModelQueue(max_waiting=1, slots=lambda: backend["parallel"])
+    assert queue.slots == 2
+    backend["parallel"] = 1  # loaded: it writes one answer at a time
+    first, second = queue.enter(), queue.enter()
+    with pytest.raises(Busy):
+        queue.enter()  # one working and one waiting: full
+    assert queue.slots == 1 and {first.order, second.order} == {0, 1}
